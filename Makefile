@@ -1,0 +1,46 @@
+# ngx_http_validibot_module
+#
+#   make            build the module (.so) and validibot-token
+#   make test       install what is missing, build, run the whole suite
+#   make run        a real demo: Redis, demo data, nginx on 127.0.0.1:8080
+#
+# Parts of the build live in mk/*.mk, one file per concern.
+
+NGINX_SRC   ?= /usr/share/nginx/src
+NGINX_BIN   ?= /usr/sbin/nginx
+BUILD       ?= $(CURDIR)/build
+CC          ?= cc
+CFLAGS      ?= -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter
+
+MODULE_SO    = $(BUILD)/ngx_http_validibot_module.so
+MODULE_SRCS  = ngx_http_validibot_module.c $(wildcard src/*.c) \
+               $(wildcard src/*.h) config
+
+.PHONY: all module deps test run stop clean
+
+all: module
+
+deps:
+	@sh scripts/deps.sh
+
+module: $(MODULE_SO)
+
+# Debian ships nginx's configured tree in nginx-dev: copy it once, configure
+# it with the same flags as /usr/sbin/nginx plus this module, then rebuild
+# only the module when a source changes.
+$(BUILD)/nginx/objs/Makefile: config
+	@mkdir -p $(BUILD)
+	rm -rf $(BUILD)/nginx && cp -r $(NGINX_SRC) $(BUILD)/nginx
+	cd $(BUILD)/nginx && bash -c '. ./conf_flags && \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --add-dynamic-module=$(CURDIR) >$(BUILD)/configure.log 2>&1' \
+	    || { tail -20 $(BUILD)/configure.log; exit 1; }
+
+$(MODULE_SO): $(BUILD)/nginx/objs/Makefile $(MODULE_SRCS)
+	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
+	cp $(BUILD)/nginx/objs/ngx_http_validibot_module.so $@
+
+clean:
+	rm -rf $(BUILD) t/servroot*
+
+include $(wildcard mk/*.mk)

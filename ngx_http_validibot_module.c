@@ -1,0 +1,1938 @@
+
+/*
+ * Copyright (C) The ngx_http_validibot_module authors
+ *
+ * Validibot API keys checked in the access phase against Redis, with the
+ * roles a location requires; the identity goes on as headers and
+ * variables.  This file is the nginx glue: directives, configuration,
+ * phase handlers, the JSON error bodies and variables.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_validibot_key.h"
+#include "ngx_http_validibot_digest.h"
+#include "ngx_http_validibot_roles.h"
+#include "ngx_http_validibot_reply.h"
+#include "ngx_http_validibot_check.h"
+#include "ngx_http_validibot_url.h"
+#include "ngx_http_validibot_redis.h"
+
+
+#define NGX_HTTP_VALIDIBOT_MAX_REQUIRE   32
+#define NGX_HTTP_VALIDIBOT_MAX_KEY_FILE  4096
+
+
+/* WWW-Authenticate challenges, made once per location */
+enum {
+    NGX_HTTP_VALIDIBOT_C_PLAIN = 0,
+    NGX_HTTP_VALIDIBOT_C_INVALID,
+    NGX_HTTP_VALIDIBOT_C_EXPIRED,
+    NGX_HTTP_VALIDIBOT_C_SCOPE,
+    NGX_HTTP_VALIDIBOT_C_REQUEST,
+    NGX_HTTP_VALIDIBOT_NCHALLENGES
+};
+
+
+/* JSON bodies of refusals; 0 is "none" */
+enum {
+    NGX_HTTP_VALIDIBOT_B_NONE = 0,
+    NGX_HTTP_VALIDIBOT_B_MISSING,
+    NGX_HTTP_VALIDIBOT_B_INVALID,
+    NGX_HTTP_VALIDIBOT_B_REQUEST,
+    NGX_HTTP_VALIDIBOT_B_FORBIDDEN,
+    NGX_HTTP_VALIDIBOT_B_UNAVAILABLE
+};
+
+
+enum {
+    NGX_HTTP_VALIDIBOT_INIT = 0,
+    NGX_HTTP_VALIDIBOT_PENDING,
+    NGX_HTTP_VALIDIBOT_DONE
+};
+
+
+typedef struct {
+    ngx_http_validibot_redis_conf_t   redis;
+    ngx_array_t                      *hmacs;   /* ngx_http_validibot_hmac_t */
+    ngx_uint_t                        used;
+} ngx_http_validibot_main_conf_t;
+
+
+typedef struct {
+    uint32_t                          mask;
+    ngx_uint_t                        methods;  /* 0: every method */
+} ngx_http_validibot_require_t;
+
+
+typedef struct {
+    ngx_str_t                         realm;    /* len 0: off */
+    ngx_http_complex_value_t         *org;
+    ngx_array_t                      *require;
+    ngx_flag_t                        identity_headers;
+    ngx_flag_t                        hide_credentials;
+    ngx_str_t                        *challenge;
+} ngx_http_validibot_loc_conf_t;
+
+
+typedef struct {
+    ngx_http_request_t               *request;
+    ngx_http_validibot_waiter_t      *waiter;
+    ngx_http_validibot_key_t          key;
+    ngx_str_t                         key_id;
+    ngx_str_t                         org;
+    ngx_str_t                         user;
+    ngx_str_t                         roles;
+    ngx_uint_t                        status;
+    ngx_int_t                         rc;
+    ngx_uint_t                        body;
+    unsigned                          state:2;
+    unsigned                          dup_auth:1;
+    unsigned                          stripped:1;
+    unsigned                          has_org:1;
+    unsigned                          replace_body:1;
+    unsigned                          body_sent:1;
+} ngx_http_validibot_ctx_t;
+
+
+static ngx_int_t ngx_http_validibot_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_validibot_rewrite_handler(ngx_http_request_t *r);
+static void ngx_http_validibot_lookup_done(void *data, redisReply *reply);
+static void ngx_http_validibot_cleanup(void *data);
+static ngx_int_t ngx_http_validibot_decide(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx, ngx_uint_t status, const char *reason);
+static ngx_int_t ngx_http_validibot_set_identity(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_loc_conf_t *lcf);
+static ngx_int_t ngx_http_validibot_filter_headers(ngx_http_request_t *r,
+    ngx_uint_t hide);
+static ngx_table_elt_t *ngx_http_validibot_push_header(ngx_list_t *headers,
+    ngx_uint_t name, ngx_str_t *value);
+static ngx_http_validibot_ctx_t *ngx_http_validibot_get_ctx(
+    ngx_http_request_t *r);
+static ngx_int_t ngx_http_validibot_org_valid(ngx_str_t *org);
+
+static ngx_int_t ngx_http_validibot_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_validibot_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+
+static ngx_int_t ngx_http_validibot_process_authorization(
+    ngx_http_request_t *r, ngx_table_elt_t *h, ngx_uint_t offset);
+static ngx_int_t ngx_http_validibot_hook_headers(ngx_conf_t *cf);
+static void ngx_http_validibot_unhook_headers(void *data);
+
+static ngx_int_t ngx_http_validibot_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_validibot_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+static ngx_int_t ngx_http_validibot_add_variables(ngx_conf_t *cf);
+static void *ngx_http_validibot_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_validibot_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_validibot_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_validibot_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_validibot_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_validibot_init_process(ngx_cycle_t *cycle);
+static void ngx_http_validibot_exit_process(ngx_cycle_t *cycle);
+
+static char *ngx_http_validibot_redis_url(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_validibot_redis_prefix(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_validibot_digest_key(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_validibot_auth(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_validibot_org(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_validibot_require(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_validibot_parse_addr(ngx_conf_t *cf,
+    ngx_http_validibot_main_conf_t *vmcf, ngx_str_t *value);
+static ngx_int_t ngx_http_validibot_make_challenges(ngx_conf_t *cf,
+    ngx_http_validibot_loc_conf_t *conf);
+
+
+static ngx_conf_num_bounds_t  ngx_http_validibot_connections_bounds = {
+    ngx_conf_check_num_bounds, 1, 64
+};
+
+
+static ngx_command_t  ngx_http_validibot_commands[] = {
+
+    { ngx_string("validibot_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_validibot_redis_url,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("validibot_redis_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_validibot_main_conf_t, redis.timeout),
+      NULL },
+
+    { ngx_string("validibot_redis_connections"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_validibot_main_conf_t, redis.connections),
+      &ngx_http_validibot_connections_bounds },
+
+    { ngx_string("validibot_redis_prefix"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_validibot_redis_prefix,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("validibot_digest_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_validibot_digest_key,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("validibot_auth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_validibot_auth,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("validibot_org"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_validibot_org,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("validibot_require"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_validibot_require,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("validibot_identity_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_validibot_loc_conf_t, identity_headers),
+      NULL },
+
+    { ngx_string("validibot_hide_credentials"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_validibot_loc_conf_t, hide_credentials),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_validibot_module_ctx = {
+    ngx_http_validibot_add_variables,      /* preconfiguration */
+    ngx_http_validibot_init,               /* postconfiguration */
+
+    ngx_http_validibot_create_main_conf,   /* create main configuration */
+    ngx_http_validibot_init_main_conf,     /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_validibot_create_loc_conf,    /* create location configuration */
+    ngx_http_validibot_merge_loc_conf      /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_validibot_module = {
+    NGX_MODULE_V1,
+    &ngx_http_validibot_module_ctx,        /* module context */
+    ngx_http_validibot_commands,           /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_validibot_init_process,       /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_validibot_exit_process,       /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_variable_t  ngx_http_validibot_vars[] = {
+
+    { ngx_string("validibot_user"), NULL, ngx_http_validibot_variable,
+      offsetof(ngx_http_validibot_ctx_t, user), NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("validibot_org"), NULL, ngx_http_validibot_variable,
+      offsetof(ngx_http_validibot_ctx_t, org), NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("validibot_roles"), NULL, ngx_http_validibot_variable,
+      offsetof(ngx_http_validibot_ctx_t, roles), NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("validibot_key_id"), NULL, ngx_http_validibot_variable,
+      offsetof(ngx_http_validibot_ctx_t, key_id), NGX_HTTP_VAR_NOCACHEABLE,
+      0 },
+
+    { ngx_string("validibot_auth_status"), NULL,
+      ngx_http_validibot_status_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_str_t  ngx_http_validibot_bodies[] = {
+    ngx_null_string,
+    ngx_string("{\"detail\":\"Authentication required\","
+               "\"code\":\"not_authenticated\"}"),
+    ngx_string("{\"detail\":\"Invalid API key\","
+               "\"code\":\"authentication_failed\"}"),
+    ngx_string("{\"detail\":\"Invalid request\","
+               "\"code\":\"invalid_request\"}"),
+    ngx_string("{\"detail\":\"Permission denied\","
+               "\"code\":\"permission_denied\"}"),
+    ngx_string("{\"detail\":\"Authentication service unavailable\","
+               "\"code\":\"service_unavailable\"}")
+};
+
+
+typedef struct {
+    ngx_str_t    key;
+    ngx_str_t    lowcase;
+    ngx_uint_t   hash;
+} ngx_http_validibot_header_name_t;
+
+
+enum {
+    NGX_HTTP_VALIDIBOT_H_USER = 0,
+    NGX_HTTP_VALIDIBOT_H_ORG,
+    NGX_HTTP_VALIDIBOT_H_ROLES,
+    NGX_HTTP_VALIDIBOT_H_KEY_ID,
+    NGX_HTTP_VALIDIBOT_H_WWW_AUTHENTICATE,
+    NGX_HTTP_VALIDIBOT_H_RETRY_AFTER,
+    NGX_HTTP_VALIDIBOT_NHEADERS
+};
+
+
+/* hashes are filled in at postconfiguration */
+static ngx_http_validibot_header_name_t  ngx_http_validibot_headers[] = {
+    { ngx_string("X-Validibot-User"), ngx_string("x-validibot-user"), 0 },
+    { ngx_string("X-Validibot-Org"), ngx_string("x-validibot-org"), 0 },
+    { ngx_string("X-Validibot-Roles"), ngx_string("x-validibot-roles"), 0 },
+    { ngx_string("X-Validibot-Key-Id"), ngx_string("x-validibot-key-id"), 0 },
+    { ngx_string("WWW-Authenticate"), ngx_string("www-authenticate"), 0 },
+    { ngx_string("Retry-After"), ngx_string("retry-after"), 0 }
+};
+
+
+typedef struct {
+    ngx_str_t    name;
+    ngx_uint_t   method;
+} ngx_http_validibot_method_t;
+
+
+static ngx_http_validibot_method_t  ngx_http_validibot_methods[] = {
+    { ngx_string("GET"), NGX_HTTP_GET },
+    { ngx_string("HEAD"), NGX_HTTP_HEAD },
+    { ngx_string("POST"), NGX_HTTP_POST },
+    { ngx_string("PUT"), NGX_HTTP_PUT },
+    { ngx_string("DELETE"), NGX_HTTP_DELETE },
+    { ngx_string("PATCH"), NGX_HTTP_PATCH },
+    { ngx_string("OPTIONS"), NGX_HTTP_OPTIONS },
+    { ngx_string("MKCOL"), NGX_HTTP_MKCOL },
+    { ngx_string("COPY"), NGX_HTTP_COPY },
+    { ngx_string("MOVE"), NGX_HTTP_MOVE },
+    { ngx_string("PROPFIND"), NGX_HTTP_PROPFIND },
+    { ngx_string("PROPPATCH"), NGX_HTTP_PROPPATCH },
+    { ngx_string("LOCK"), NGX_HTTP_LOCK },
+    { ngx_string("UNLOCK"), NGX_HTTP_UNLOCK },
+    { ngx_string("TRACE"), NGX_HTTP_TRACE },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+static ngx_http_header_handler_pt  ngx_http_validibot_authorization_handler;
+static ngx_uint_t                  ngx_http_validibot_hooks;
+
+
+static ngx_int_t
+ngx_http_validibot_handler(ngx_http_request_t *r)
+{
+    ngx_str_t                        value, lookup_org;
+    ngx_http_cleanup_t              *cln;
+    ngx_http_validibot_ctx_t        *ctx;
+    ngx_http_validibot_loc_conf_t   *lcf;
+    ngx_http_validibot_cred_e        cred;
+    ngx_http_validibot_waiter_t     *w;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
+
+    if (lcf->realm.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_validibot_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* re-entered: spurious write events, or the lookup has finished */
+
+    if (ctx->state == NGX_HTTP_VALIDIBOT_PENDING) {
+        return NGX_AGAIN;
+    }
+
+    if (ctx->state == NGX_HTTP_VALIDIBOT_DONE) {
+        return ctx->rc;
+    }
+
+    if (r->headers_in.authorization == NULL) {
+        return ngx_http_validibot_decide(r, ctx, NGX_HTTP_VALIDIBOT_MISSING,
+                                         "no credentials");
+    }
+
+    value = r->headers_in.authorization->value;
+
+    cred = ngx_http_validibot_parse_authorization(value.data, value.len,
+                                                  &ctx->key);
+
+    if (cred == NGX_HTTP_VALIDIBOT_CRED_MISSING) {
+        return ngx_http_validibot_decide(r, ctx, NGX_HTTP_VALIDIBOT_MISSING,
+                                         "not a Bearer credential");
+    }
+
+    if (cred != NGX_HTTP_VALIDIBOT_CRED_OK) {
+        return ngx_http_validibot_decide(r, ctx, NGX_HTTP_VALIDIBOT_MALFORMED,
+                                         "malformed key");
+    }
+
+    ctx->key_id.len = NGX_HTTP_VALIDIBOT_PUBLIC_ID_LEN;
+    ctx->key_id.data = (u_char *) ctx->key.public_id;
+
+    ngx_str_null(&lookup_org);
+
+    if (lcf->org) {
+        if (ngx_http_complex_value(r, lcf->org, &ctx->org) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (ctx->org.len) {
+            ctx->has_org = 1;
+
+            /*
+             * An org slug that cannot exist is looked up as no org at all;
+             * the org check then refuses it, after the key is verified.
+             */
+
+            if (ngx_http_validibot_org_valid(&ctx->org) == NGX_OK) {
+                lookup_org = ctx->org;
+            }
+        }
+    }
+
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    w = ngx_http_validibot_redis_lookup(&ctx->key_id, &lookup_org,
+                                        ngx_http_validibot_lookup_done, ctx,
+                                        r->connection->log);
+    if (w == NULL) {
+        return ngx_http_validibot_decide(r, ctx,
+                                         NGX_HTTP_VALIDIBOT_STORE_ERROR,
+                                         "redis unavailable");
+    }
+
+    cln->handler = ngx_http_validibot_cleanup;
+    cln->data = ctx;
+
+    ctx->waiter = w;
+    ctx->state = NGX_HTTP_VALIDIBOT_PENDING;
+
+    /* notice a client that goes away while we wait */
+    r->read_event_handler = ngx_http_test_reading;
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_validibot_lookup_done(void *data, redisReply *reply)
+{
+    uint32_t                          need[NGX_HTTP_VALIDIBOT_MAX_REQUIRE];
+    ngx_uint_t                        i, status;
+    ngx_connection_t                 *c;
+    ngx_http_request_t               *r;
+    ngx_http_validibot_ctx_t         *ctx;
+    ngx_http_validibot_check_t        chk;
+    ngx_http_validibot_record_t       rec;
+    ngx_http_validibot_require_t     *req;
+    ngx_http_validibot_loc_conf_t    *lcf;
+    ngx_http_validibot_main_conf_t   *vmcf;
+    ngx_http_validibot_span_t        *user;
+    u_char                            roles[NGX_HTTP_VALIDIBOT_ROLES_MAX_LEN];
+
+    ctx = data;
+    r = ctx->request;
+    c = r->connection;
+
+    ctx->waiter = NULL;
+
+    if (reply == NULL) {
+        status = ngx_http_validibot_decide(r, ctx,
+                                           NGX_HTTP_VALIDIBOT_STORE_ERROR,
+                                           "redis unavailable");
+        goto done;
+    }
+
+    if (ngx_http_validibot_reply_decode(reply, &rec) != 0) {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "validibot: unexpected reply from redis for key \"%V\"",
+                      &ctx->key_id);
+        status = ngx_http_validibot_decide(r, ctx,
+                                           NGX_HTTP_VALIDIBOT_STORE_ERROR,
+                                           "unexpected reply");
+        goto done;
+    }
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
+    vmcf = ngx_http_get_module_main_conf(r, ngx_http_validibot_module);
+
+    ngx_memzero(&chk, sizeof(ngx_http_validibot_check_t));
+
+    chk.key = &ctx->key;
+    chk.hmacs = vmcf->hmacs->elts;
+    chk.nhmacs = vmcf->hmacs->nelts;
+    chk.now = ngx_time();
+    chk.org = ctx->has_org;
+    chk.need = need;
+
+    if (lcf->require) {
+        req = lcf->require->elts;
+
+        for (i = 0; i < lcf->require->nelts; i++) {
+            if (req[i].methods == 0 || (req[i].methods & r->method)) {
+                need[chk.nneed++] = req[i].mask;
+            }
+        }
+    }
+
+    status = ngx_http_validibot_check(&chk, &rec);
+
+    if (status == NGX_HTTP_VALIDIBOT_OK) {
+        user = &rec.field[NGX_HTTP_VALIDIBOT_F_USER];
+
+        ctx->user.data = ngx_pnalloc(r->pool, user->len);
+        if (ctx->user.data == NULL) {
+            status = ngx_http_validibot_decide(r, ctx,
+                                           NGX_HTTP_VALIDIBOT_STORE_ERROR,
+                                           "out of memory");
+            goto done;
+        }
+
+        ngx_memcpy(ctx->user.data, user->data, user->len);
+        ctx->user.len = user->len;
+
+        if (ctx->has_org) {
+            i = ngx_http_validibot_roles_format(chk.roles, roles);
+
+            ctx->roles.data = ngx_pnalloc(r->pool, i);
+            if (ctx->roles.data != NULL) {
+                ngx_memcpy(ctx->roles.data, roles, i);
+                ctx->roles.len = i;
+            }
+        }
+    }
+
+    (void) ngx_http_validibot_decide(r, ctx, status, chk.reason);
+
+done:
+
+    r->read_event_handler = ngx_http_block_reading;
+
+    ngx_http_core_run_phases(r);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_validibot_cleanup(void *data)
+{
+    ngx_http_validibot_ctx_t  *ctx = data;
+
+    if (ctx->waiter) {
+        ngx_http_validibot_redis_cancel(ctx->waiter);
+        ctx->waiter = NULL;
+    }
+}
+
+
+/*
+ * Turns a verdict into what the access handler returns, the challenge
+ * and body of a refusal, or the identity of a success; logs a refusal
+ * with the public id and the reason, never the secret.
+ */
+
+static ngx_int_t
+ngx_http_validibot_decide(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx, ngx_uint_t status, const char *reason)
+{
+    ngx_str_t                      *challenge, retry;
+    ngx_table_elt_t                *h;
+    ngx_http_validibot_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
+
+    ctx->status = status;
+    ctx->state = NGX_HTTP_VALIDIBOT_DONE;
+    challenge = NULL;
+
+    switch (status) {
+
+    case NGX_HTTP_VALIDIBOT_OK:
+        if (ngx_http_validibot_set_identity(r, ctx, lcf) != NGX_OK) {
+            ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return ctx->rc;
+        }
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "validibot: key \"%V\" accepted", &ctx->key_id);
+
+        ctx->rc = NGX_OK;
+        return NGX_OK;
+
+    case NGX_HTTP_VALIDIBOT_MISSING:
+        ctx->rc = NGX_HTTP_UNAUTHORIZED;
+        ctx->body = NGX_HTTP_VALIDIBOT_B_MISSING;
+        challenge = &lcf->challenge[NGX_HTTP_VALIDIBOT_C_PLAIN];
+        break;
+
+    case NGX_HTTP_VALIDIBOT_EXPIRED:
+        ctx->rc = NGX_HTTP_UNAUTHORIZED;
+        ctx->body = NGX_HTTP_VALIDIBOT_B_INVALID;
+        challenge = &lcf->challenge[NGX_HTTP_VALIDIBOT_C_EXPIRED];
+        break;
+
+    case NGX_HTTP_VALIDIBOT_ORG_INACTIVE:
+    case NGX_HTTP_VALIDIBOT_NOT_MEMBER:
+    case NGX_HTTP_VALIDIBOT_FORBIDDEN:
+        ctx->rc = NGX_HTTP_FORBIDDEN;
+        ctx->body = NGX_HTTP_VALIDIBOT_B_FORBIDDEN;
+        challenge = &lcf->challenge[NGX_HTTP_VALIDIBOT_C_SCOPE];
+        break;
+
+    case NGX_HTTP_VALIDIBOT_STORE_ERROR:
+        ctx->rc = NGX_HTTP_SERVICE_UNAVAILABLE;
+        ctx->body = NGX_HTTP_VALIDIBOT_B_UNAVAILABLE;
+        break;
+
+    default: /* malformed, invalid, revoked, user_inactive */
+        ctx->rc = NGX_HTTP_UNAUTHORIZED;
+        ctx->body = NGX_HTTP_VALIDIBOT_B_INVALID;
+        challenge = &lcf->challenge[NGX_HTTP_VALIDIBOT_C_INVALID];
+        break;
+    }
+
+    if (ctx->dup_auth) {
+        ctx->rc = NGX_HTTP_BAD_REQUEST;
+        ctx->body = NGX_HTTP_VALIDIBOT_B_REQUEST;
+        challenge = &lcf->challenge[NGX_HTTP_VALIDIBOT_C_REQUEST];
+    }
+
+    if (ctx->key_id.len) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "validibot: key \"%V\" refused: %s, %s",
+                      &ctx->key_id, ngx_http_validibot_status_name(status),
+                      reason);
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "validibot: refused: %s, %s",
+                      ngx_http_validibot_status_name(status), reason);
+    }
+
+    if (challenge) {
+        h = ngx_http_validibot_push_header(&r->headers_out.headers,
+                                         NGX_HTTP_VALIDIBOT_H_WWW_AUTHENTICATE,
+                                         challenge);
+        if (h == NULL) {
+            ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return ctx->rc;
+        }
+
+        /* under "satisfy any" a later success hides it */
+        r->headers_out.www_authenticate = h;
+    }
+
+    if (ctx->rc == NGX_HTTP_SERVICE_UNAVAILABLE) {
+        ngx_str_set(&retry, "1");
+
+        if (ngx_http_validibot_push_header(&r->headers_out.headers,
+                                           NGX_HTTP_VALIDIBOT_H_RETRY_AFTER,
+                                           &retry)
+            == NULL)
+        {
+            ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    return ctx->rc;
+}
+
+
+static ngx_int_t
+ngx_http_validibot_set_identity(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_loc_conf_t *lcf)
+{
+    ngx_list_t  *headers;
+
+    if (lcf->hide_credentials || lcf->identity_headers) {
+        if (ngx_http_validibot_filter_headers(r, lcf->hide_credentials)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (!lcf->identity_headers) {
+        return NGX_OK;
+    }
+
+    headers = &r->headers_in.headers;
+
+    if (ngx_http_validibot_push_header(headers, NGX_HTTP_VALIDIBOT_H_USER,
+                                       &ctx->user)
+        == NULL
+        || ngx_http_validibot_push_header(headers,
+                                          NGX_HTTP_VALIDIBOT_H_KEY_ID,
+                                          &ctx->key_id)
+           == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    if (!ctx->has_org) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_validibot_push_header(headers, NGX_HTTP_VALIDIBOT_H_ORG,
+                                       &ctx->org)
+        == NULL
+        || ngx_http_validibot_push_header(headers,
+                                          NGX_HTTP_VALIDIBOT_H_ROLES,
+                                          &ctx->roles)
+           == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_validibot_spoofed(ngx_table_elt_t *h)
+{
+    return h->key.len > sizeof("x-validibot-") - 1
+           && h->lowcase_key != NULL
+           && ngx_strncmp(h->lowcase_key, "x-validibot-",
+                          sizeof("x-validibot-") - 1) == 0;
+}
+
+
+/*
+ * Drops every X-Validibot-* header the client sent and, with "hide",
+ * Authorization.  A list cannot lose elements in place, so the kept ones
+ * are copied to a new list; the request's pointers to known headers
+ * still point at the old, unchanged elements.
+ */
+
+static ngx_int_t
+ngx_http_validibot_filter_headers(ngx_http_request_t *r, ngx_uint_t hide)
+{
+    ngx_uint_t        i, n, drop;
+    ngx_list_t        list;
+    ngx_table_elt_t  *h, *auth, *nh;
+    ngx_list_part_t  *part;
+
+    auth = hide ? r->headers_in.authorization : NULL;
+    n = 0;
+    drop = 0;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        n++;
+
+        if (&h[i] == auth || ngx_http_validibot_spoofed(&h[i])) {
+            drop++;
+        }
+    }
+
+    if (drop == 0) {
+        return NGX_OK;
+    }
+
+    if (ngx_list_init(&list, r->pool, n - drop + 4, sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (&h[i] == auth) {
+            continue;
+        }
+
+        if (ngx_http_validibot_spoofed(&h[i])) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "validibot: dropped client header \"%V\"",
+                          &h[i].key);
+            continue;
+        }
+
+        nh = ngx_list_push(&list);
+        if (nh == NULL) {
+            return NGX_ERROR;
+        }
+
+        *nh = h[i];
+
+        /* the module finds Authorization through this pointer later */
+        if (&h[i] == r->headers_in.authorization) {
+            r->headers_in.authorization = nh;
+        }
+    }
+
+    r->headers_in.headers = list;
+
+    /* "last" may point at the part inside the local copy */
+    if (list.last == &list.part) {
+        r->headers_in.headers.last = &r->headers_in.headers.part;
+    }
+
+    if (hide) {
+        r->headers_in.authorization = NULL;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_table_elt_t *
+ngx_http_validibot_push_header(ngx_list_t *headers, ngx_uint_t name,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t                   *h;
+    ngx_http_validibot_header_name_t  *hn;
+
+    hn = &ngx_http_validibot_headers[name];
+
+    h = ngx_list_push(headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->hash = hn->hash;
+    h->key = hn->key;
+    h->lowcase_key = hn->lowcase.data;
+    h->value = *value;
+
+    return h;
+}
+
+
+static ngx_http_validibot_ctx_t *
+ngx_http_validibot_get_ctx(ngx_http_request_t *r)
+{
+    ngx_http_validibot_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_validibot_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_validibot_ctx_t));
+        if (ctx == NULL) {
+            return NULL;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_validibot_module);
+    }
+
+    ctx->request = r;
+
+    return ctx;
+}
+
+
+/* Validibot org slugs: Django slugs, at most ORG_MAX_LEN bytes */
+
+static ngx_int_t
+ngx_http_validibot_org_valid(ngx_str_t *org)
+{
+    u_char      ch;
+    ngx_uint_t  i;
+
+    if (org->len > NGX_HTTP_VALIDIBOT_ORG_MAX_LEN) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < org->len; i++) {
+        ch = org->data[i];
+
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+            || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_')
+        {
+            continue;
+        }
+
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * First in the location's rewrite phase, before "return" and "rewrite":
+ * answer a duplicate Authorization (which nginx would have refused while
+ * reading the headers, see below) and drop identity headers a client made
+ * up, whatever the outcome.
+ */
+
+static ngx_int_t
+ngx_http_validibot_rewrite_handler(ngx_http_request_t *r)
+{
+    ngx_http_validibot_ctx_t       *ctx;
+    ngx_http_validibot_loc_conf_t  *lcf;
+
+    if (r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_validibot_module);
+
+    if (ctx && ctx->dup_auth) {
+        if (lcf->realm.len == 0) {
+            return NGX_HTTP_BAD_REQUEST;
+        }
+
+        if (ctx->state != NGX_HTTP_VALIDIBOT_DONE) {
+            ctx->request = r;
+            (void) ngx_http_validibot_decide(r, ctx,
+                                             NGX_HTTP_VALIDIBOT_MALFORMED,
+                                             "duplicate Authorization header");
+        }
+
+        return ctx->rc;
+    }
+
+    if (lcf->identity_headers && (ctx == NULL || !ctx->stripped)) {
+
+        if (ngx_http_validibot_filter_headers(r, 0) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (ctx) {
+            ctx->stripped = 1;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_validibot_header_filter(ngx_http_request_t *r)
+{
+    ngx_http_validibot_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_validibot_module);
+
+    /*
+     * Only nginx's own page for our refusal is replaced: an error_page
+     * of the operator redirects, which clears the context, or changes
+     * the status.
+     */
+
+    if (ctx == NULL
+        || ctx->body == NGX_HTTP_VALIDIBOT_B_NONE
+        || r != r->main
+        || r->err_status != (ngx_uint_t) ctx->rc)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.charset.len = 0;
+
+    r->headers_out.content_length_n = ngx_http_validibot_bodies[ctx->body].len;
+
+    if (r->headers_out.content_length) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = NULL;
+    }
+
+    ctx->replace_body = 1;
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_validibot_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_buf_t                 *b;
+    ngx_uint_t                 last;
+    ngx_chain_t               *cl, out;
+    ngx_http_validibot_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_validibot_module);
+
+    if (ctx == NULL || !ctx->replace_body) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    last = 0;
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->last_buf || b->last_in_chain) {
+            last = 1;
+        }
+
+        b->pos = b->last;
+
+        if (b->in_file) {
+            b->file_pos = b->file_last;
+        }
+    }
+
+    if (!last || ctx->body_sent) {
+        return NGX_OK;
+    }
+
+    ctx->body_sent = 1;
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = ngx_http_validibot_bodies[ctx->body].data;
+    b->last = b->pos + ngx_http_validibot_bodies[ctx->body].len;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_next_body_filter(r, &out);
+}
+
+
+/*
+ * nginx 1.22 answers a second Authorization header with its own 400
+ * while reading the headers, and logs both values, secret and all.  The
+ * module takes that header over: it keeps the first, notes the second
+ * for the rewrite phase handler (a JSON 400 with a challenge, or nginx's 400
+ * where the module is off), and logs no value.
+ */
+
+static ngx_int_t
+ngx_http_validibot_process_authorization(ngx_http_request_t *r,
+    ngx_table_elt_t *h, ngx_uint_t offset)
+{
+    ngx_http_validibot_ctx_t  *ctx;
+
+    if (r->headers_in.authorization == NULL) {
+        r->headers_in.authorization = h;
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "client sent duplicate \"Authorization\" header");
+
+    ctx = ngx_http_validibot_get_ctx(r);
+    if (ctx == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return NGX_ERROR;
+    }
+
+    ctx->dup_auth = 1;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_validibot_hook_headers(ngx_conf_t *cf)
+{
+    ngx_http_header_t   *hh;
+    ngx_pool_cleanup_t  *cln;
+
+    for (hh = ngx_http_headers_in; hh->name.len; hh++) {
+
+        if (hh->name.len != sizeof("Authorization") - 1
+            || ngx_strcasecmp(hh->name.data, (u_char *) "Authorization") != 0)
+        {
+            continue;
+        }
+
+        cln = ngx_pool_cleanup_add(cf->pool, 0);
+        if (cln == NULL) {
+            return NGX_ERROR;
+        }
+
+        cln->handler = ngx_http_validibot_unhook_headers;
+        cln->data = hh;
+
+        if (hh->handler != ngx_http_validibot_process_authorization) {
+            ngx_http_validibot_authorization_handler = hh->handler;
+            hh->handler = ngx_http_validibot_process_authorization;
+        }
+
+        /* each cycle that loaded the module holds the hook */
+        ngx_http_validibot_hooks++;
+
+        return NGX_OK;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_validibot_unhook_headers(void *data)
+{
+    ngx_http_header_t  *hh = data;
+
+    /*
+     * The last cycle with this module gives nginx its handler back before
+     * the module is unloaded.
+     */
+
+    if (--ngx_http_validibot_hooks == 0
+        && ngx_http_validibot_authorization_handler)
+    {
+        hh->handler = ngx_http_validibot_authorization_handler;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_validibot_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t                 *s;
+    ngx_http_validibot_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_validibot_module);
+
+    if (ctx == NULL || ctx->state != NGX_HTTP_VALIDIBOT_DONE) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    s = (ngx_str_t *) ((char *) ctx + data);
+
+    if (s->len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = s->len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = s->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_validibot_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    const char                *name;
+    ngx_http_validibot_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_validibot_module);
+
+    if (ctx == NULL || ctx->state != NGX_HTTP_VALIDIBOT_DONE) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    name = ngx_http_validibot_status_name(ctx->status);
+
+    v->len = ngx_strlen(name);
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = (u_char *) name;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_validibot_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_validibot_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_validibot_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_validibot_main_conf_t  *vmcf;
+
+    vmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_validibot_main_conf_t));
+    if (vmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     vmcf->redis.addr = NULL;
+     *     vmcf->redis.prefix = { 0, NULL };
+     *     vmcf->used = 0;
+     */
+
+    vmcf->redis.timeout = NGX_CONF_UNSET_MSEC;
+    vmcf->redis.connections = NGX_CONF_UNSET_UINT;
+
+    vmcf->hmacs = ngx_array_create(cf->pool, 2,
+                                   sizeof(ngx_http_validibot_hmac_t));
+    if (vmcf->hmacs == NULL) {
+        return NULL;
+    }
+
+    return vmcf;
+}
+
+
+static char *
+ngx_http_validibot_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_validibot_main_conf_t *vmcf = conf;
+
+    ngx_str_t  url = ngx_string("redis://127.0.0.1:6379/0");
+
+    if (vmcf->redis.addr == NULL) {
+        if (ngx_http_validibot_parse_addr(cf, vmcf, &url) != NGX_CONF_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    ngx_conf_init_msec_value(vmcf->redis.timeout, 500);
+    ngx_conf_init_uint_value(vmcf->redis.connections, 2);
+
+    if (vmcf->redis.prefix.data == NULL) {
+        ngx_str_set(&vmcf->redis.prefix, "validibot:");
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_validibot_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_validibot_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_validibot_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->realm = { 0, NULL };
+     *     conf->challenge = NULL;
+     */
+
+    conf->org = NGX_CONF_UNSET_PTR;
+    conf->require = NGX_CONF_UNSET_PTR;
+    conf->identity_headers = NGX_CONF_UNSET;
+    conf->hide_credentials = NGX_CONF_UNSET;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_validibot_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_validibot_loc_conf_t *prev = parent;
+    ngx_http_validibot_loc_conf_t *conf = child;
+
+    ngx_http_validibot_main_conf_t  *vmcf;
+
+    if (conf->realm.data == NULL) {
+        conf->realm = prev->realm;
+        conf->challenge = prev->challenge;
+    }
+
+    ngx_conf_merge_ptr_value(conf->org, prev->org, NULL);
+    ngx_conf_merge_ptr_value(conf->require, prev->require, NULL);
+    ngx_conf_merge_value(conf->identity_headers, prev->identity_headers, 1);
+    ngx_conf_merge_value(conf->hide_credentials, prev->hide_credentials, 1);
+
+    if (conf->realm.len == 0) {
+        return NGX_CONF_OK;
+    }
+
+    if (conf->challenge == NULL
+        && ngx_http_validibot_make_challenges(cf, conf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->require && conf->org == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_require\" needs \"validibot_org\": "
+                           "roles are held in an organization");
+        return NGX_CONF_ERROR;
+    }
+
+    vmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_validibot_module);
+    vmcf->used = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+/* Bearer realm="..." with the realm's quotes and backslashes escaped */
+
+static ngx_int_t
+ngx_http_validibot_make_challenges(ngx_conf_t *cf,
+    ngx_http_validibot_loc_conf_t *conf)
+{
+    u_char      *p, *realm;
+    size_t       len;
+    ngx_uint_t   i, n;
+
+    static ngx_str_t  tails[] = {
+        ngx_string("\""),
+        ngx_string("\", error=\"invalid_token\""),
+        ngx_string("\", error=\"invalid_token\", "
+                   "error_description=\"The access token expired\""),
+        ngx_string("\", error=\"insufficient_scope\""),
+        ngx_string("\", error=\"invalid_request\"")
+    };
+
+    n = 0;
+
+    for (i = 0; i < conf->realm.len; i++) {
+        if (conf->realm.data[i] == '"' || conf->realm.data[i] == '\\') {
+            n++;
+        }
+    }
+
+    realm = ngx_pnalloc(cf->pool, conf->realm.len + n);
+    if (realm == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = realm;
+
+    for (i = 0; i < conf->realm.len; i++) {
+        if (conf->realm.data[i] == '"' || conf->realm.data[i] == '\\') {
+            *p++ = '\\';
+        }
+
+        *p++ = conf->realm.data[i];
+    }
+
+    len = p - realm;
+
+    conf->challenge = ngx_palloc(cf->pool,
+                                 NGX_HTTP_VALIDIBOT_NCHALLENGES
+                                 * sizeof(ngx_str_t));
+    if (conf->challenge == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < NGX_HTTP_VALIDIBOT_NCHALLENGES; i++) {
+        conf->challenge[i].len = sizeof("Bearer realm=\"") - 1 + len
+                                 + tails[i].len;
+
+        p = ngx_pnalloc(cf->pool, conf->challenge[i].len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        conf->challenge[i].data = p;
+
+        p = ngx_cpymem(p, "Bearer realm=\"", sizeof("Bearer realm=\"") - 1);
+        p = ngx_cpymem(p, realm, len);
+        ngx_memcpy(p, tails[i].data, tails[i].len);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_validibot_init(ngx_conf_t *cf)
+{
+    ngx_uint_t                        i;
+    ngx_http_handler_pt              *h;
+    ngx_http_core_main_conf_t        *cmcf;
+    ngx_http_validibot_main_conf_t   *vmcf;
+    ngx_http_validibot_header_name_t *hn;
+
+    vmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_validibot_module);
+
+    if (vmcf->used && vmcf->hmacs->nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_auth\" is used but no "
+                           "\"validibot_digest_key\" is set");
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < NGX_HTTP_VALIDIBOT_NHEADERS; i++) {
+        hn = &ngx_http_validibot_headers[i];
+        hn->hash = ngx_hash_key(hn->lowcase.data, hn->lowcase.len);
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    /* handlers of a phase run last pushed first: before the rewrite module */
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_validibot_rewrite_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_validibot_handler;
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_validibot_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_validibot_body_filter;
+
+    return ngx_http_validibot_hook_headers(cf);
+}
+
+
+static ngx_int_t
+ngx_http_validibot_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_validibot_main_conf_t  *vmcf;
+
+    vmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_validibot_module);
+
+    if (vmcf == NULL || !vmcf->used) {
+        return NGX_OK;
+    }
+
+    return ngx_http_validibot_redis_init_process(cycle, &vmcf->redis);
+}
+
+
+static void
+ngx_http_validibot_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_validibot_redis_exit_process(cycle);
+}
+
+
+static char *
+ngx_http_validibot_redis_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_validibot_main_conf_t *vmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (vmcf->redis.addr) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    return ngx_http_validibot_parse_addr(cf, vmcf, &value[1]);
+}
+
+
+static char *
+ngx_http_validibot_parse_addr(ngx_conf_t *cf,
+    ngx_http_validibot_main_conf_t *vmcf, ngx_str_t *value)
+{
+    u_char                    *p;
+    const char                *err;
+    ngx_url_t                  u;
+    ngx_http_validibot_url_t   url;
+
+    err = ngx_http_validibot_url_parse(value->data, value->len, &url);
+    if (err) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_redis\": %s in \"%V\"", err, value);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    /* the pieces again, for nginx's own parser and resolver */
+
+    u.url.data = ngx_pnalloc(cf->pool, value->len + sizeof("unix:[]:65535"));
+    if (u.url.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (url.unix_socket) {
+        p = ngx_sprintf(u.url.data, "unix:%*s", url.path.len, url.path.data);
+
+    } else if (ngx_strlchr((u_char *) url.host.data,
+                           (u_char *) url.host.data + url.host.len, ':'))
+    {
+        p = ngx_sprintf(u.url.data, "[%*s]:%ui", url.host.len, url.host.data,
+                        (ngx_uint_t) url.port);
+
+    } else {
+        p = ngx_sprintf(u.url.data, "%*s:%ui", url.host.len, url.host.data,
+                        (ngx_uint_t) url.port);
+    }
+
+    u.url.len = p - u.url.data;
+    u.default_port = (in_port_t) url.port;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+        if (u.err) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"validibot_redis\": %s in \"%V\"",
+                               u.err, value);
+        }
+
+        return NGX_CONF_ERROR;
+    }
+
+    if (u.naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_redis\": host not found in \"%V\"",
+                           value);
+        return NGX_CONF_ERROR;
+    }
+
+    vmcf->redis.addr = &u.addrs[0];
+    vmcf->redis.db = url.db;
+
+    if (url.password.data) {
+        vmcf->redis.user.len = url.user.len;
+        vmcf->redis.user.data = (u_char *) url.user.data;
+        vmcf->redis.password.len = url.password.len;
+        vmcf->redis.password.data = (u_char *) url.password.data;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_validibot_redis_prefix(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_validibot_main_conf_t *vmcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (vmcf->redis.prefix.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len > NGX_HTTP_VALIDIBOT_PREFIX_MAX_LEN) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_redis_prefix\" is longer than %d "
+                           "bytes", NGX_HTTP_VALIDIBOT_PREFIX_MAX_LEN);
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < value[1].len; i++) {
+        if (value[1].data[i] <= ' ' || value[1].data[i] == 0x7f) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"validibot_redis_prefix\" has a space or a "
+                               "control character");
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    vmcf->redis.prefix = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_validibot_digest_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_validibot_main_conf_t *vmcf = conf;
+
+    char                       *rv;
+    size_t                      len;
+    ssize_t                     n;
+    ngx_fd_t                    fd;
+    ngx_int_t                   version;
+    ngx_str_t                  *value, name;
+    ngx_uint_t                  i;
+    ngx_file_t                  file;
+    ngx_file_info_t             fi;
+    ngx_http_validibot_hmac_t  *h;
+    u_char                      buf[NGX_HTTP_VALIDIBOT_MAX_KEY_FILE + 1];
+
+    value = cf->args->elts;
+
+    version = ngx_atoi(value[1].data, value[1].len);
+    if (version < 1 || version > 1000000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_digest_key\": invalid version \"%V\", "
+                           "it must be a whole number from 1", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    h = vmcf->hmacs->elts;
+
+    for (i = 0; i < vmcf->hmacs->nelts; i++) {
+        if (h[i].version == (unsigned) version) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"validibot_digest_key\": version %i is "
+                               "set twice", version);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    name = value[2];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"validibot_digest_key\": cannot open \"%V\"",
+                           &name);
+        return NGX_CONF_ERROR;
+    }
+
+    rv = NGX_CONF_ERROR;
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.fd = fd;
+    file.name = name;
+    file.log = cf->log;
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"validibot_digest_key\": cannot stat \"%V\"",
+                           &name);
+        goto done;
+    }
+
+    if (ngx_file_size(&fi) > NGX_HTTP_VALIDIBOT_MAX_KEY_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_digest_key\": \"%V\" is larger than "
+                           "%d bytes", &name, NGX_HTTP_VALIDIBOT_MAX_KEY_FILE);
+        goto done;
+    }
+
+    n = ngx_read_file(&file, buf, sizeof(buf), 0);
+    if (n == NGX_ERROR) {
+        goto done;
+    }
+
+    len = ngx_http_validibot_digest_key_trim(buf, n);
+
+    if (len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_digest_key\": \"%V\" is empty", &name);
+        goto done;
+    }
+
+    h = ngx_array_push(vmcf->hmacs);
+    if (h == NULL) {
+        goto done;
+    }
+
+    if (ngx_http_validibot_hmac_init(h, version, buf, len) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_digest_key\": cannot set up HMAC");
+        goto done;
+    }
+
+    rv = NGX_CONF_OK;
+
+done:
+
+    ngx_explicit_memzero(buf, sizeof(buf));
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, cf->log, ngx_errno,
+                      ngx_close_file_n " \"%V\" failed", &name);
+    }
+
+    return rv;
+}
+
+
+static char *
+ngx_http_validibot_auth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_validibot_loc_conf_t *lcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (lcf->realm.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        ngx_str_set(&lcf->realm, "");
+        return NGX_CONF_OK;
+    }
+
+    if (value[1].len == 0) {
+        return "takes a realm or \"off\", not an empty string";
+    }
+
+    for (i = 0; i < value[1].len; i++) {
+        if (value[1].data[i] < ' ' || value[1].data[i] == 0x7f) {
+            return "has a control character in the realm";
+        }
+    }
+
+    lcf->realm = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_validibot_org(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_validibot_loc_conf_t *lcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (lcf->org != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        /* explicitly none: switches an inherited org check off */
+        lcf->org = NULL;
+        return NGX_CONF_OK;
+    }
+
+    lcf->org = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (lcf->org == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = lcf->org;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (lcf->org->lengths == NULL
+        && ngx_http_validibot_org_valid(&lcf->org->value) != NGX_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_org\": invalid org slug \"%V\", "
+                           "use letters, digits, \"-\" and \"_\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_validibot_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_validibot_loc_conf_t *lcf = conf;
+
+    u_char                        *p, *last, *end;
+    uint32_t                       mask, m;
+    ngx_str_t                     *value, name;
+    ngx_uint_t                     i, methods;
+    ngx_http_validibot_method_t   *meth;
+    ngx_http_validibot_require_t  *req;
+
+    if (lcf->require == NGX_CONF_UNSET_PTR) {
+        lcf->require = ngx_array_create(cf->pool, 2,
+                                        sizeof(ngx_http_validibot_require_t));
+        if (lcf->require == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (lcf->require->nelts >= NGX_HTTP_VALIDIBOT_MAX_REQUIRE) {
+        return "is given too many times";
+    }
+
+    value = cf->args->elts;
+    mask = 0;
+    methods = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "methods=", 8) == 0) {
+
+            if (methods) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"validibot_require\": \"methods=\" is "
+                                   "given twice");
+                return NGX_CONF_ERROR;
+            }
+
+            p = value[i].data + 8;
+            end = value[i].data + value[i].len;
+
+            while (p < end) {
+                last = ngx_strlchr(p, end, ',');
+                if (last == NULL) {
+                    last = end;
+                }
+
+                name.data = p;
+                name.len = last - p;
+
+                for (meth = ngx_http_validibot_methods; meth->name.len; meth++)
+                {
+                    if (meth->name.len == name.len
+                        && ngx_strncasecmp(meth->name.data, name.data,
+                                           name.len) == 0)
+                    {
+                        break;
+                    }
+                }
+
+                if (meth->name.len == 0) {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                       "\"validibot_require\": unknown "
+                                       "method \"%V\"", &name);
+                    return NGX_CONF_ERROR;
+                }
+
+                methods |= meth->method;
+                p = last + 1;
+            }
+
+            if (methods == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"validibot_require\": empty "
+                                   "\"methods=\"");
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        m = ngx_http_validibot_code_mask(value[i].data, value[i].len);
+        if (m == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"validibot_require\": unknown role or "
+                               "permission code \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        mask |= m;
+    }
+
+    if (mask == 0) {
+        return "needs at least one role or permission code";
+    }
+
+    req = ngx_array_push(lcf->require);
+    if (req == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    req->mask = mask;
+    req->methods = methods;
+
+    return NGX_CONF_OK;
+}

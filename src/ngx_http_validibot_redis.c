@@ -1,0 +1,1040 @@
+
+/*
+ * Copyright (C) The ngx_http_validibot_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <ngx_event_connect.h>
+#include <ngx_sha1.h>
+
+#include "ngx_http_validibot_redis.h"
+#include "ngx_http_validibot_script.h"
+
+
+#define NGX_HTTP_VALIDIBOT_BACKOFF_MIN   100
+#define NGX_HTTP_VALIDIBOT_BACKOFF_MAX   1000
+#define NGX_HTTP_VALIDIBOT_MAX_WAITERS   8192
+#define NGX_HTTP_VALIDIBOT_READ_SIZE     16384
+#define NGX_HTTP_VALIDIBOT_SHA_LEN       40
+
+
+typedef enum {
+    NGX_HTTP_VALIDIBOT_IDLE = 0,
+    NGX_HTTP_VALIDIBOT_CONNECTING,
+    NGX_HTTP_VALIDIBOT_READY,
+    NGX_HTTP_VALIDIBOT_BACKOFF
+} ngx_http_validibot_conn_state_e;
+
+
+typedef enum {
+    NGX_HTTP_VALIDIBOT_W_LOOKUP = 0,
+    NGX_HTTP_VALIDIBOT_W_HANDSHAKE,
+    NGX_HTTP_VALIDIBOT_W_SCRIPT,
+    NGX_HTTP_VALIDIBOT_W_FIRE
+} ngx_http_validibot_waiter_type_e;
+
+
+typedef struct ngx_http_validibot_conn_s  ngx_http_validibot_conn_t;
+
+
+struct ngx_http_validibot_waiter_s {
+    ngx_queue_t                           queue;
+    ngx_http_validibot_redis_handler_pt   handler;
+    void                                 *data;
+    ngx_http_validibot_conn_t            *conn;
+    ngx_msec_t                            deadline;
+    ngx_uint_t                            type;
+    ngx_uint_t                            retried;
+    size_t                                org_len;
+    u_char                                public_id[32];
+    u_char                                org[NGX_HTTP_VALIDIBOT_ORG_MAX_LEN];
+};
+
+
+struct ngx_http_validibot_conn_s {
+    ngx_peer_connection_t                 peer;
+    ngx_uint_t                            state;
+    ngx_queue_t                           waiters;
+    ngx_uint_t                            nwaiters;
+    redisReader                          *reader;
+
+    /* bytes queued for Redis: out[pos..len) */
+    u_char                               *out;
+    size_t                                out_pos;
+    size_t                                out_len;
+    size_t                                out_size;
+
+    /* head waiter's deadline, connect timeout or backoff */
+    ngx_event_t                           timer;
+    ngx_msec_t                            backoff;
+};
+
+
+typedef struct {
+    ngx_http_validibot_redis_conf_t      *conf;
+    ngx_http_validibot_conn_t            *conns;
+    ngx_uint_t                            next;
+    ngx_queue_t                           free;
+    ngx_log_t                            *log;
+    u_char                                sha[NGX_HTTP_VALIDIBOT_SHA_LEN];
+} ngx_http_validibot_redis_t;
+
+
+static ngx_int_t ngx_http_validibot_redis_connect(
+    ngx_http_validibot_conn_t *rc);
+static void ngx_http_validibot_redis_fail(ngx_http_validibot_conn_t *rc,
+    const char *reason);
+static void ngx_http_validibot_redis_close(ngx_http_validibot_conn_t *rc);
+static ngx_http_validibot_conn_t *ngx_http_validibot_redis_pick(void);
+static ngx_http_validibot_waiter_t *ngx_http_validibot_redis_waiter(
+    ngx_http_validibot_conn_t *rc, ngx_uint_t type);
+static ngx_int_t ngx_http_validibot_redis_append(
+    ngx_http_validibot_conn_t *rc, ngx_uint_t argc, ngx_str_t *argv);
+static ngx_int_t ngx_http_validibot_redis_append_lookup(
+    ngx_http_validibot_conn_t *rc, ngx_http_validibot_waiter_t *w);
+static void ngx_http_validibot_redis_flush(ngx_http_validibot_conn_t *rc);
+static void ngx_http_validibot_redis_arm(ngx_http_validibot_conn_t *rc);
+static void ngx_http_validibot_redis_read_handler(ngx_event_t *rev);
+static void ngx_http_validibot_redis_write_handler(ngx_event_t *wev);
+static void ngx_http_validibot_redis_timer_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
+    redisReply *reply);
+
+
+static ngx_http_validibot_redis_t  *ngx_http_validibot_redis;
+
+static ngx_str_t  ngx_http_validibot_script = ngx_string(
+    NGX_HTTP_VALIDIBOT_SCRIPT);
+
+
+ngx_int_t
+ngx_http_validibot_redis_init_process(ngx_cycle_t *cycle,
+    ngx_http_validibot_redis_conf_t *conf)
+{
+    u_char                      digest[20];
+    ngx_uint_t                  i;
+    ngx_sha1_t                  sha1;
+    ngx_http_validibot_conn_t  *rc;
+    ngx_http_validibot_redis_t *redis;
+
+    redis = ngx_pcalloc(cycle->pool, sizeof(ngx_http_validibot_redis_t));
+    if (redis == NULL) {
+        return NGX_ERROR;
+    }
+
+    redis->conns = ngx_pcalloc(cycle->pool, conf->connections
+                                            * sizeof(ngx_http_validibot_conn_t));
+    if (redis->conns == NULL) {
+        return NGX_ERROR;
+    }
+
+    redis->conf = conf;
+    redis->log = cycle->log;
+    ngx_queue_init(&redis->free);
+
+    ngx_sha1_init(&sha1);
+    ngx_sha1_update(&sha1, ngx_http_validibot_script.data,
+                    ngx_http_validibot_script.len);
+    ngx_sha1_final(digest, &sha1);
+    ngx_hex_dump(redis->sha, digest, sizeof(digest));
+
+    for (i = 0; i < conf->connections; i++) {
+        rc = &redis->conns[i];
+        ngx_queue_init(&rc->waiters);
+        rc->timer.handler = ngx_http_validibot_redis_timer_handler;
+        rc->timer.data = rc;
+        rc->timer.log = cycle->log;
+    }
+
+    ngx_http_validibot_redis = redis;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_validibot_redis_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                    i;
+    ngx_queue_t                  *q;
+    ngx_http_validibot_conn_t    *rc;
+    ngx_http_validibot_redis_t   *redis;
+    ngx_http_validibot_waiter_t  *w;
+
+    redis = ngx_http_validibot_redis;
+    if (redis == NULL) {
+        return;
+    }
+
+    for (i = 0; i < redis->conf->connections; i++) {
+        rc = &redis->conns[i];
+
+        while (!ngx_queue_empty(&rc->waiters)) {
+            q = ngx_queue_head(&rc->waiters);
+            ngx_queue_remove(q);
+            ngx_queue_insert_tail(&redis->free, q);
+        }
+
+        ngx_http_validibot_redis_close(rc);
+
+        if (rc->timer.timer_set) {
+            ngx_del_timer(&rc->timer);
+        }
+
+        if (rc->out) {
+            ngx_free(rc->out);
+            rc->out = NULL;
+        }
+    }
+
+    while (!ngx_queue_empty(&redis->free)) {
+        q = ngx_queue_head(&redis->free);
+        ngx_queue_remove(q);
+        w = ngx_queue_data(q, ngx_http_validibot_waiter_t, queue);
+        ngx_free(w);
+    }
+
+    ngx_http_validibot_redis = NULL;
+}
+
+
+ngx_http_validibot_waiter_t *
+ngx_http_validibot_redis_lookup(ngx_str_t *public_id, ngx_str_t *org,
+    ngx_http_validibot_redis_handler_pt handler, void *data, ngx_log_t *log)
+{
+    ngx_http_validibot_conn_t    *rc;
+    ngx_http_validibot_waiter_t  *w;
+
+    if (public_id->len != sizeof(w->public_id)
+        || org->len > NGX_HTTP_VALIDIBOT_ORG_MAX_LEN)
+    {
+        return NULL;
+    }
+
+    rc = ngx_http_validibot_redis_pick();
+    if (rc == NULL) {
+        /* the failure itself was logged at "error" when it happened */
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "validibot: redis %V unavailable, waiting to reconnect",
+                      &ngx_http_validibot_redis->conf->addr->name);
+        return NULL;
+    }
+
+    w = ngx_http_validibot_redis_waiter(rc, NGX_HTTP_VALIDIBOT_W_LOOKUP);
+    if (w == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(w->public_id, public_id->data, public_id->len);
+    ngx_memcpy(w->org, org->data, org->len);
+    w->org_len = org->len;
+    w->handler = handler;
+    w->data = data;
+
+    if (ngx_http_validibot_redis_append_lookup(rc, w) != NGX_OK) {
+        /* nothing was queued for it: give it back at once */
+        ngx_queue_remove(&w->queue);
+        rc->nwaiters--;
+        ngx_queue_insert_head(&ngx_http_validibot_redis->free, &w->queue);
+        return NULL;
+    }
+
+    ngx_http_validibot_redis_arm(rc);
+    ngx_http_validibot_redis_flush(rc);
+
+    return w;
+}
+
+
+void
+ngx_http_validibot_redis_cancel(ngx_http_validibot_waiter_t *w)
+{
+    w->handler = NULL;
+    w->data = NULL;
+}
+
+
+ngx_int_t
+ngx_http_validibot_redis_command(ngx_uint_t argc, ngx_str_t *argv)
+{
+    ngx_http_validibot_conn_t    *rc;
+    ngx_http_validibot_waiter_t  *w;
+
+    rc = ngx_http_validibot_redis_pick();
+    if (rc == NULL) {
+        return NGX_DECLINED;
+    }
+
+    w = ngx_http_validibot_redis_waiter(rc, NGX_HTTP_VALIDIBOT_W_FIRE);
+    if (w == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_validibot_redis_append(rc, argc, argv) != NGX_OK) {
+        ngx_queue_remove(&w->queue);
+        rc->nwaiters--;
+        ngx_queue_insert_head(&ngx_http_validibot_redis->free, &w->queue);
+        return NGX_DECLINED;
+    }
+
+    ngx_http_validibot_redis_arm(rc);
+    ngx_http_validibot_redis_flush(rc);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Round robin over the connections that are not backing off and not
+ * full; an idle one is connected on the way.
+ */
+
+static ngx_http_validibot_conn_t *
+ngx_http_validibot_redis_pick(void)
+{
+    ngx_uint_t                   i, n;
+    ngx_http_validibot_conn_t   *rc;
+    ngx_http_validibot_redis_t  *redis;
+
+    redis = ngx_http_validibot_redis;
+    if (redis == NULL) {
+        return NULL;
+    }
+
+    n = redis->conf->connections;
+
+    for (i = 0; i < n; i++) {
+        rc = &redis->conns[redis->next++ % n];
+
+        if (rc->state == NGX_HTTP_VALIDIBOT_BACKOFF
+            || rc->nwaiters >= NGX_HTTP_VALIDIBOT_MAX_WAITERS)
+        {
+            continue;
+        }
+
+        if (rc->state == NGX_HTTP_VALIDIBOT_IDLE
+            && ngx_http_validibot_redis_connect(rc) != NGX_OK)
+        {
+            continue;
+        }
+
+        return rc;
+    }
+
+    return NULL;
+}
+
+
+static ngx_http_validibot_waiter_t *
+ngx_http_validibot_redis_waiter(ngx_http_validibot_conn_t *rc,
+    ngx_uint_t type)
+{
+    ngx_queue_t                  *q;
+    ngx_http_validibot_redis_t   *redis;
+    ngx_http_validibot_waiter_t  *w;
+
+    redis = ngx_http_validibot_redis;
+
+    /*
+     * Waiters outlive requests (a placeholder keeps its slot), so they come
+     * from a free list of the worker, not from a request pool; the list
+     * never grows beyond the most lookups ever in flight at once.
+     */
+
+    if (!ngx_queue_empty(&redis->free)) {
+        q = ngx_queue_head(&redis->free);
+        ngx_queue_remove(q);
+        w = ngx_queue_data(q, ngx_http_validibot_waiter_t, queue);
+
+    } else {
+        w = ngx_alloc(sizeof(ngx_http_validibot_waiter_t), redis->log);
+        if (w == NULL) {
+            return NULL;
+        }
+    }
+
+    w->handler = NULL;
+    w->data = NULL;
+    w->conn = rc;
+    w->type = type;
+    w->retried = 0;
+    w->org_len = 0;
+    w->deadline = ngx_current_msec + redis->conf->timeout;
+
+    ngx_queue_insert_tail(&rc->waiters, &w->queue);
+    rc->nwaiters++;
+
+    return w;
+}
+
+
+static ngx_int_t
+ngx_http_validibot_redis_reserve(ngx_http_validibot_conn_t *rc, size_t len)
+{
+    size_t   size;
+    u_char  *out;
+
+    if (rc->out_pos == rc->out_len) {
+        rc->out_pos = 0;
+        rc->out_len = 0;
+    }
+
+    if (rc->out_size - rc->out_len >= len) {
+        return NGX_OK;
+    }
+
+    /* move what is left to the front before growing */
+
+    if (rc->out_pos) {
+        ngx_memmove(rc->out, rc->out + rc->out_pos, rc->out_len - rc->out_pos);
+        rc->out_len -= rc->out_pos;
+        rc->out_pos = 0;
+
+        if (rc->out_size - rc->out_len >= len) {
+            return NGX_OK;
+        }
+    }
+
+    size = rc->out_size ? rc->out_size : 4096;
+
+    while (size - rc->out_len < len) {
+        size *= 2;
+    }
+
+    out = ngx_alloc(size, ngx_http_validibot_redis->log);
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (rc->out) {
+        ngx_memcpy(out, rc->out, rc->out_len);
+        ngx_free(rc->out);
+    }
+
+    rc->out = out;
+    rc->out_size = size;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_validibot_redis_append(ngx_http_validibot_conn_t *rc,
+    ngx_uint_t argc, ngx_str_t *argv)
+{
+    size_t       len;
+    u_char      *p;
+    ngx_uint_t   i;
+
+    len = sizeof("*\r\n") - 1 + NGX_INT_T_LEN;
+
+    for (i = 0; i < argc; i++) {
+        len += sizeof("$\r\n\r\n") - 1 + NGX_SIZE_T_LEN + argv[i].len;
+    }
+
+    if (ngx_http_validibot_redis_reserve(rc, len) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = rc->out + rc->out_len;
+    p = ngx_sprintf(p, "*%ui\r\n", argc);
+
+    for (i = 0; i < argc; i++) {
+        p = ngx_sprintf(p, "$%uz\r\n", argv[i].len);
+        p = ngx_cpymem(p, argv[i].data, argv[i].len);
+        *p++ = '\r'; *p++ = '\n';
+    }
+
+    rc->out_len = p - rc->out;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_validibot_redis_append_lookup(ngx_http_validibot_conn_t *rc,
+    ngx_http_validibot_waiter_t *w)
+{
+    u_char                      *p;
+    ngx_str_t                    argv[6];
+    ngx_http_validibot_redis_t  *redis;
+    u_char                       key[NGX_HTTP_VALIDIBOT_PREFIX_MAX_LEN
+                                     + sizeof("key:") - 1 + 32];
+
+    redis = ngx_http_validibot_redis;
+
+    p = ngx_cpymem(key, redis->conf->prefix.data, redis->conf->prefix.len);
+    p = ngx_cpymem(p, "key:", sizeof("key:") - 1);
+    p = ngx_cpymem(p, w->public_id, sizeof(w->public_id));
+
+    if (w->retried) {
+        ngx_str_set(&argv[0], "EVAL");
+        argv[1] = ngx_http_validibot_script;
+
+    } else {
+        ngx_str_set(&argv[0], "EVALSHA");
+        argv[1].len = NGX_HTTP_VALIDIBOT_SHA_LEN;
+        argv[1].data = redis->sha;
+    }
+
+    ngx_str_set(&argv[2], "1");
+    argv[3].len = p - key;
+    argv[3].data = key;
+    argv[4] = redis->conf->prefix;
+    argv[5].len = w->org_len;
+    argv[5].data = w->org;
+
+    return ngx_http_validibot_redis_append(rc, 6, argv);
+}
+
+
+static ngx_int_t
+ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
+{
+    ngx_int_t                         rv;
+    ngx_str_t                         argv[3];
+    ngx_uint_t                        argc;
+    ngx_connection_t                 *c;
+    ngx_http_validibot_redis_t       *redis;
+    ngx_http_validibot_waiter_t      *w;
+    ngx_http_validibot_redis_conf_t  *conf;
+
+    redis = ngx_http_validibot_redis;
+    conf = redis->conf;
+
+    ngx_memzero(&rc->peer, sizeof(ngx_peer_connection_t));
+    rc->peer.sockaddr = conf->addr->sockaddr;
+    rc->peer.socklen = conf->addr->socklen;
+    rc->peer.name = &conf->addr->name;
+    rc->peer.get = ngx_event_get_peer;
+    rc->peer.log = redis->log;
+    rc->peer.log_error = NGX_ERROR_ERR;
+
+    rv = ngx_event_connect_peer(&rc->peer);
+
+    if (rv == NGX_ERROR || rv == NGX_BUSY || rv == NGX_DECLINED) {
+        ngx_http_validibot_redis_fail(rc, "connect failed");
+        return NGX_ERROR;
+    }
+
+    c = rc->peer.connection;
+    c->data = rc;
+    c->read->handler = ngx_http_validibot_redis_read_handler;
+    c->write->handler = ngx_http_validibot_redis_write_handler;
+    c->log = redis->log;
+    c->read->log = c->log;
+    c->write->log = c->log;
+
+    rc->reader = redisReaderCreate();
+    if (rc->reader == NULL) {
+        ngx_http_validibot_redis_fail(rc, "out of memory");
+        return NGX_ERROR;
+    }
+
+    rc->state = (rv == NGX_AGAIN) ? NGX_HTTP_VALIDIBOT_CONNECTING
+                                  : NGX_HTTP_VALIDIBOT_READY;
+    rc->out_pos = 0;
+    rc->out_len = 0;
+
+    /*
+     * The handshake is pipelined ahead of the first lookups: AUTH, SELECT,
+     * a name for CLIENT LIST, and the script, so EVALSHA never meets an
+     * empty script cache after a restart or failover.
+     */
+
+    if (conf->password.data) {
+        ngx_str_set(&argv[0], "AUTH");
+        argc = 1;
+
+        if (conf->user.len) {
+            argv[argc++] = conf->user;
+        }
+
+        argv[argc++] = conf->password;
+
+        w = ngx_http_validibot_redis_waiter(rc,
+                                            NGX_HTTP_VALIDIBOT_W_HANDSHAKE);
+        if (w == NULL
+            || ngx_http_validibot_redis_append(rc, argc, argv) != NGX_OK)
+        {
+            goto failed;
+        }
+    }
+
+    if (conf->db) {
+        ngx_str_set(&argv[0], "SELECT");
+        argv[1].data = ngx_pnalloc(ngx_cycle->pool, NGX_INT_T_LEN);
+        if (argv[1].data == NULL) {
+            goto failed;
+        }
+        argv[1].len = ngx_sprintf(argv[1].data, "%ui", conf->db)
+                      - argv[1].data;
+
+        w = ngx_http_validibot_redis_waiter(rc,
+                                            NGX_HTTP_VALIDIBOT_W_HANDSHAKE);
+        if (w == NULL
+            || ngx_http_validibot_redis_append(rc, 2, argv) != NGX_OK)
+        {
+            goto failed;
+        }
+    }
+
+    ngx_str_set(&argv[0], "CLIENT");
+    ngx_str_set(&argv[1], "SETNAME");
+    ngx_str_set(&argv[2], "validibot-nginx");
+
+    w = ngx_http_validibot_redis_waiter(rc, NGX_HTTP_VALIDIBOT_W_FIRE);
+    if (w == NULL || ngx_http_validibot_redis_append(rc, 3, argv) != NGX_OK) {
+        goto failed;
+    }
+
+    ngx_str_set(&argv[0], "SCRIPT");
+    ngx_str_set(&argv[1], "LOAD");
+    argv[2] = ngx_http_validibot_script;
+
+    w = ngx_http_validibot_redis_waiter(rc, NGX_HTTP_VALIDIBOT_W_SCRIPT);
+    if (w == NULL || ngx_http_validibot_redis_append(rc, 3, argv) != NGX_OK) {
+        goto failed;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, redis->log, 0,
+                   "validibot: redis connecting to %V", rc->peer.name);
+
+    ngx_http_validibot_redis_arm(rc);
+
+    return NGX_OK;
+
+failed:
+
+    ngx_http_validibot_redis_fail(rc, "out of memory");
+    return NGX_ERROR;
+}
+
+
+static void
+ngx_http_validibot_redis_close(ngx_http_validibot_conn_t *rc)
+{
+    if (rc->peer.connection) {
+        ngx_close_connection(rc->peer.connection);
+        rc->peer.connection = NULL;
+    }
+
+    if (rc->reader) {
+        redisReaderFree(rc->reader);
+        rc->reader = NULL;
+    }
+
+    rc->out_pos = 0;
+    rc->out_len = 0;
+    rc->state = NGX_HTTP_VALIDIBOT_IDLE;
+}
+
+
+/*
+ * Any error is sticky for the connection: close it, fail every waiter
+ * (their requests get 503), and wait a little before connecting again so
+ * that a Redis that is down costs a worker nothing.
+ */
+
+static void
+ngx_http_validibot_redis_fail(ngx_http_validibot_conn_t *rc,
+    const char *reason)
+{
+    ngx_queue_t                           failed, *q;
+    ngx_http_validibot_redis_t           *redis;
+    ngx_http_validibot_waiter_t          *w;
+    ngx_http_validibot_redis_handler_pt   handler;
+
+    redis = ngx_http_validibot_redis;
+
+    ngx_log_error(NGX_LOG_ERR, redis->log, 0,
+                  "validibot: redis %V: %s, %ui lookup(s) failed",
+                  &redis->conf->addr->name, reason, rc->nwaiters);
+
+    ngx_http_validibot_redis_close(rc);
+
+    rc->backoff = rc->backoff ? ngx_min(rc->backoff * 2,
+                                        NGX_HTTP_VALIDIBOT_BACKOFF_MAX)
+                              : NGX_HTTP_VALIDIBOT_BACKOFF_MIN;
+    rc->state = NGX_HTTP_VALIDIBOT_BACKOFF;
+
+    if (rc->timer.timer_set) {
+        ngx_del_timer(&rc->timer);
+    }
+
+    rc->timer.cancelable = 1;
+    ngx_add_timer(&rc->timer, rc->backoff);
+
+    /* detach the queue first: a handler may queue a new lookup */
+
+    ngx_queue_init(&failed);
+
+    if (!ngx_queue_empty(&rc->waiters)) {
+        failed = rc->waiters;
+        failed.next->prev = &failed;
+        failed.prev->next = &failed;
+    }
+
+    ngx_queue_init(&rc->waiters);
+    rc->nwaiters = 0;
+
+    while (!ngx_queue_empty(&failed)) {
+        q = ngx_queue_head(&failed);
+        ngx_queue_remove(q);
+        ngx_queue_insert_tail(&redis->free, q);
+
+        w = ngx_queue_data(q, ngx_http_validibot_waiter_t, queue);
+        handler = w->handler;
+        w->handler = NULL;
+
+        if (handler) {
+            handler(w->data, NULL);
+        }
+    }
+}
+
+
+/* keeps the timer at the deadline of the oldest command in flight */
+
+static void
+ngx_http_validibot_redis_arm(ngx_http_validibot_conn_t *rc)
+{
+    ngx_msec_int_t                left;
+    ngx_http_validibot_waiter_t  *w;
+
+    if (ngx_queue_empty(&rc->waiters)) {
+        if (rc->timer.timer_set) {
+            ngx_del_timer(&rc->timer);
+        }
+        return;
+    }
+
+    w = ngx_queue_data(ngx_queue_head(&rc->waiters),
+                       ngx_http_validibot_waiter_t, queue);
+
+    left = (ngx_msec_int_t) (w->deadline - ngx_current_msec);
+    if (left <= 0) {
+        left = 1;
+    }
+
+    rc->timer.cancelable = 0;
+    ngx_add_timer(&rc->timer, (ngx_msec_t) left);
+}
+
+
+static void
+ngx_http_validibot_redis_timer_handler(ngx_event_t *ev)
+{
+    ngx_http_validibot_conn_t    *rc;
+    ngx_http_validibot_waiter_t  *w;
+
+    rc = ev->data;
+
+    if (rc->state == NGX_HTTP_VALIDIBOT_BACKOFF) {
+        rc->state = NGX_HTTP_VALIDIBOT_IDLE;
+        return;
+    }
+
+    if (ngx_queue_empty(&rc->waiters)) {
+        return;
+    }
+
+    w = ngx_queue_data(ngx_queue_head(&rc->waiters),
+                       ngx_http_validibot_waiter_t, queue);
+
+    /* the timer may fire early: ngx_add_timer() is lazy by design */
+
+    if ((ngx_msec_int_t) (w->deadline - ngx_current_msec) > 0) {
+        ngx_http_validibot_redis_arm(rc);
+        return;
+    }
+
+    ngx_http_validibot_redis_fail(rc, "timed out");
+}
+
+
+static void
+ngx_http_validibot_redis_flush(ngx_http_validibot_conn_t *rc)
+{
+    ngx_connection_t  *c;
+
+    c = rc->peer.connection;
+
+    if (c == NULL || rc->state != NGX_HTTP_VALIDIBOT_READY) {
+        return;
+    }
+
+    /*
+     * Writing is deferred to the end of this event loop iteration: the
+     * lookups of every request that arrived in it go out in one write.
+     */
+
+    if (!c->write->posted) {
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_validibot_redis_test_connect(ngx_connection_t *c)
+{
+    int        err;
+    socklen_t  len;
+
+    err = 0;
+    len = sizeof(int);
+
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len) == -1) {
+        err = ngx_socket_errno;
+    }
+
+    if (err) {
+        (void) ngx_connection_error(c, err, "connect() failed");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_validibot_redis_write_handler(ngx_event_t *wev)
+{
+    ssize_t                     n;
+    ngx_connection_t           *c;
+    ngx_http_validibot_conn_t  *rc;
+
+    c = wev->data;
+    rc = c->data;
+
+    if (rc->state == NGX_HTTP_VALIDIBOT_CONNECTING) {
+        if (ngx_http_validibot_redis_test_connect(c) != NGX_OK) {
+            ngx_http_validibot_redis_fail(rc, "connect failed");
+            return;
+        }
+
+        rc->state = NGX_HTTP_VALIDIBOT_READY;
+    }
+
+    while (rc->out_pos < rc->out_len) {
+
+        n = c->send(c, rc->out + rc->out_pos, rc->out_len - rc->out_pos);
+
+        if (n == NGX_AGAIN) {
+            if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+                ngx_http_validibot_redis_fail(rc, "write event failed");
+            }
+            return;
+        }
+
+        if (n == NGX_ERROR || n == 0) {
+            ngx_http_validibot_redis_fail(rc, "send failed");
+            return;
+        }
+
+        rc->out_pos += n;
+    }
+
+    rc->out_pos = 0;
+    rc->out_len = 0;
+}
+
+
+static void
+ngx_http_validibot_redis_read_handler(ngx_event_t *rev)
+{
+    void                       *reply;
+    ssize_t                     n;
+    ngx_connection_t           *c;
+    ngx_http_validibot_conn_t  *rc;
+    u_char                      buf[NGX_HTTP_VALIDIBOT_READ_SIZE];
+
+    c = rev->data;
+    rc = c->data;
+
+    if (c->close) {
+        /* a graceful shutdown asks idle connections to go */
+        if (ngx_queue_empty(&rc->waiters)) {
+            ngx_http_validibot_redis_close(rc);
+        }
+        return;
+    }
+
+    if (rc->state == NGX_HTTP_VALIDIBOT_CONNECTING) {
+        if (ngx_http_validibot_redis_test_connect(c) != NGX_OK) {
+            ngx_http_validibot_redis_fail(rc, "connect failed");
+            return;
+        }
+
+        rc->state = NGX_HTTP_VALIDIBOT_READY;
+        ngx_http_validibot_redis_flush(rc);
+    }
+
+    for ( ;; ) {
+        n = c->recv(c, buf, sizeof(buf));
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == 0 || n == NGX_ERROR) {
+            if (ngx_queue_empty(&rc->waiters)) {
+                /* an idle connection closed by Redis: reconnect lazily */
+                ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                              "validibot: redis %V closed an idle connection",
+                              rc->peer.name);
+                ngx_http_validibot_redis_close(rc);
+                return;
+            }
+
+            ngx_http_validibot_redis_fail(rc, "connection closed");
+            return;
+        }
+
+        if (redisReaderFeed(rc->reader, (char *) buf, n) != REDIS_OK) {
+            ngx_http_validibot_redis_fail(rc, "out of memory");
+            return;
+        }
+
+        for ( ;; ) {
+            reply = NULL;
+
+            if (redisReaderGetReply(rc->reader, &reply) != REDIS_OK) {
+                ngx_http_validibot_redis_fail(rc, "protocol error");
+                return;
+            }
+
+            if (reply == NULL) {
+                break;
+            }
+
+            n = ngx_http_validibot_redis_reply(rc, reply);
+
+            freeReplyObject(reply);
+
+            if (n != NGX_OK) {
+                return;
+            }
+
+            if (rc->peer.connection != c) {
+                /* closed while delivering */
+                return;
+            }
+        }
+    }
+
+    if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+        ngx_http_validibot_redis_fail(rc, "read event failed");
+        return;
+    }
+
+    ngx_http_validibot_redis_arm(rc);
+}
+
+
+/* hands one reply to the oldest waiter; NGX_ERROR: the connection failed */
+
+static ngx_int_t
+ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
+    redisReply *reply)
+{
+    ngx_queue_t                          *q;
+    ngx_http_validibot_redis_t           *redis;
+    ngx_http_validibot_waiter_t          *w;
+    ngx_http_validibot_redis_handler_pt   handler;
+
+    redis = ngx_http_validibot_redis;
+
+    if (ngx_queue_empty(&rc->waiters)) {
+        ngx_http_validibot_redis_fail(rc, "reply nobody asked for");
+        return NGX_ERROR;
+    }
+
+    q = ngx_queue_head(&rc->waiters);
+    w = ngx_queue_data(q, ngx_http_validibot_waiter_t, queue);
+
+    switch (w->type) {
+
+    case NGX_HTTP_VALIDIBOT_W_HANDSHAKE:
+        if (reply->type == REDIS_REPLY_ERROR) {
+            /* never the password: Redis does not echo it */
+            ngx_log_error(NGX_LOG_ERR, redis->log, 0,
+                          "validibot: redis %V refused the handshake: %*s",
+                          &redis->conf->addr->name,
+                          ngx_min(reply->len, 256), reply->str);
+            ngx_http_validibot_redis_fail(rc, "handshake failed");
+            return NGX_ERROR;
+        }
+        break;
+
+    case NGX_HTTP_VALIDIBOT_W_SCRIPT:
+        if (reply->type != REDIS_REPLY_STRING
+            || reply->len != NGX_HTTP_VALIDIBOT_SHA_LEN
+            || ngx_strncasecmp((u_char *) reply->str, redis->sha,
+                               NGX_HTTP_VALIDIBOT_SHA_LEN) != 0)
+        {
+            ngx_http_validibot_redis_fail(rc, "SCRIPT LOAD failed");
+            return NGX_ERROR;
+        }
+
+        /* the server answers: the next failure starts a fresh backoff */
+        rc->backoff = 0;
+        break;
+
+    case NGX_HTTP_VALIDIBOT_W_LOOKUP:
+        if (reply->type == REDIS_REPLY_ERROR
+            && reply->len >= sizeof("NOSCRIPT") - 1
+            && ngx_strncmp(reply->str, "NOSCRIPT", sizeof("NOSCRIPT") - 1)
+               == 0
+            && !w->retried)
+        {
+            /*
+             * The script cache was flushed under us: ask again with the
+             * script itself, at the tail, where its reply will come.
+             */
+
+            ngx_log_error(NGX_LOG_WARN, redis->log, 0,
+                          "validibot: redis %V lost the lookup script, "
+                          "sending it again", &redis->conf->addr->name);
+
+            w->retried = 1;
+            ngx_queue_remove(q);
+            ngx_queue_insert_tail(&rc->waiters, q);
+
+            if (ngx_http_validibot_redis_append_lookup(rc, w) != NGX_OK) {
+                ngx_http_validibot_redis_fail(rc, "out of memory");
+                return NGX_ERROR;
+            }
+
+            ngx_http_validibot_redis_flush(rc);
+            return NGX_OK;
+        }
+
+        break;
+
+    default: /* NGX_HTTP_VALIDIBOT_W_FIRE */
+        if (reply->type == REDIS_REPLY_ERROR) {
+            ngx_log_error(NGX_LOG_WARN, redis->log, 0,
+                          "validibot: redis %V: %*s",
+                          &redis->conf->addr->name,
+                          ngx_min(reply->len, 256), reply->str);
+        }
+        break;
+    }
+
+    ngx_queue_remove(q);
+    rc->nwaiters--;
+    ngx_queue_insert_head(&redis->free, q);
+
+    handler = w->handler;
+    w->handler = NULL;
+
+    if (handler) {
+        handler(w->data, reply);
+    }
+
+    return NGX_OK;
+}

@@ -1,0 +1,70 @@
+
+/*
+ * Copyright (C) The ngx_http_validibot_module authors
+ *
+ * The Redis client of a worker: nginx owns the sockets; hiredis only
+ * parses replies.  A few persistent connections per worker; lookups of
+ * many requests are pipelined on each, answered in order through a FIFO
+ * of waiters.  A waiter whose request went away stays in the FIFO as a
+ * placeholder so that later replies still line up.
+ */
+
+
+#ifndef _NGX_HTTP_VALIDIBOT_REDIS_H_INCLUDED_
+#define _NGX_HTTP_VALIDIBOT_REDIS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <hiredis/hiredis.h>
+
+
+#define NGX_HTTP_VALIDIBOT_ORG_MAX_LEN     128
+#define NGX_HTTP_VALIDIBOT_PREFIX_MAX_LEN  128
+
+
+typedef struct ngx_http_validibot_waiter_s  ngx_http_validibot_waiter_t;
+
+/*
+ * Called once per queued command that still has a handler: "reply" is
+ * NULL when the connection failed or timed out (already logged).  The
+ * reply is freed when the handler returns.
+ */
+typedef void (*ngx_http_validibot_redis_handler_pt)(void *data,
+    redisReply *reply);
+
+
+typedef struct {
+    ngx_addr_t                  *addr;
+    ngx_str_t                    user;
+    ngx_str_t                    password;     /* data NULL: no AUTH */
+    ngx_uint_t                   db;
+    ngx_msec_t                   timeout;
+    ngx_uint_t                   connections;
+    ngx_str_t                    prefix;
+} ngx_http_validibot_redis_conf_t;
+
+
+ngx_int_t ngx_http_validibot_redis_init_process(ngx_cycle_t *cycle,
+    ngx_http_validibot_redis_conf_t *conf);
+void ngx_http_validibot_redis_exit_process(ngx_cycle_t *cycle);
+
+/*
+ * Queues the lookup script for a public id and an org slug (may be
+ * empty).  Returns NULL when Redis is known to be unavailable: the caller
+ * fails at once.
+ */
+ngx_http_validibot_waiter_t *ngx_http_validibot_redis_lookup(
+    ngx_str_t *public_id, ngx_str_t *org,
+    ngx_http_validibot_redis_handler_pt handler, void *data, ngx_log_t *log);
+
+/* The request went away: its reply will be read and dropped. */
+void ngx_http_validibot_redis_cancel(ngx_http_validibot_waiter_t *w);
+
+/* A fire-and-forget command; NGX_DECLINED when Redis is unavailable. */
+ngx_int_t ngx_http_validibot_redis_command(ngx_uint_t argc,
+    ngx_str_t *argv);
+
+
+#endif /* _NGX_HTTP_VALIDIBOT_REDIS_H_INCLUDED_ */

@@ -1,0 +1,80 @@
+
+/*
+ * Copyright (C) The ngx_http_validibot_module authors
+ *
+ * Decoding the lookup script's reply (ngx_http_validibot_script.h) as the
+ * hiredis reader hands it over.  Pure: no nginx, no I/O.  Field pointers
+ * point into the reply and live as long as it does.
+ */
+
+
+#ifndef _NGX_HTTP_VALIDIBOT_REPLY_H_INCLUDED_
+#define _NGX_HTTP_VALIDIBOT_REPLY_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+#include <hiredis/hiredis.h>
+
+
+typedef enum {
+    NGX_HTTP_VALIDIBOT_F_USER = 0,
+    NGX_HTTP_VALIDIBOT_F_DIGEST,
+    NGX_HTTP_VALIDIBOT_F_DIGEST_VERSION,
+    NGX_HTTP_VALIDIBOT_F_EXPIRES_AT,
+    NGX_HTTP_VALIDIBOT_F_REVOKED_AT,
+    NGX_HTTP_VALIDIBOT_F_CREATED_AT,
+    NGX_HTTP_VALIDIBOT_F_LABEL,
+    NGX_HTTP_VALIDIBOT_F_USER_ACTIVE,
+    NGX_HTTP_VALIDIBOT_F_EMAIL,
+    NGX_HTTP_VALIDIBOT_F_NAME,
+    NGX_HTTP_VALIDIBOT_F_ORG_STATUS,
+    NGX_HTTP_VALIDIBOT_F_MEMBER_ACTIVE,
+    NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES,
+    NGX_HTTP_VALIDIBOT_NFIELDS
+} ngx_http_validibot_field_e;
+
+
+typedef struct {
+    size_t                len;
+    const unsigned char  *data;           /* NULL: absent (nil) */
+} ngx_http_validibot_span_t;
+
+
+typedef struct {
+    unsigned                    found;    /* key record exists */
+    ngx_http_validibot_span_t   field[NGX_HTTP_VALIDIBOT_NFIELDS];
+} ngx_http_validibot_record_t;
+
+
+/*
+ * Fills rec from the reply.  Returns 0 on success, -1 when the reply is
+ * not of the script's shape (an error reply, wrong type or element count,
+ * a non-string element, an over-long field): the caller must then fail
+ * closed.  Fields over NGX_HTTP_VALIDIBOT_FIELD_MAX_LEN bytes are garbage.
+ */
+#define NGX_HTTP_VALIDIBOT_FIELD_MAX_LEN  4096
+
+int ngx_http_validibot_reply_decode(const redisReply *reply,
+    ngx_http_validibot_record_t *rec);
+
+/*
+ * Parses a unix-seconds or small integer field: absent, empty or "0"
+ * yields 0 with return 0; a decimal integer yields its value with
+ * return 0; anything else returns -1.
+ */
+int ngx_http_validibot_span_int(const ngx_http_validibot_span_t *s,
+    int64_t *value);
+
+/*
+ * A hiredis reader (free with redisReaderFree()) that fails, as if out of
+ * memory, on an array of more than NGX_HTTP_VALIDIBOT_READER_MAX_ELEMENTS
+ * elements: hiredis allocates the element vector as soon as it reads the
+ * count, so a garbage "*2000000000\r\n" would otherwise cost 16 GB.
+ */
+#define NGX_HTTP_VALIDIBOT_READER_MAX_ELEMENTS  1024
+
+redisReader *ngx_http_validibot_reader_create(void);
+
+
+#endif /* _NGX_HTTP_VALIDIBOT_REPLY_H_INCLUDED_ */

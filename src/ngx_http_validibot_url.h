@@ -1,0 +1,48 @@
+
+/*
+ * Copyright (C) The ngx_http_validibot_module authors
+ *
+ * Redis locations as operators write them, shared by the validibot_redis
+ * directive and validibot-token:
+ *
+ *     redis://[[user]:password@]host[:port][/db]
+ *     unix:/path/to/redis.sock[?db=N]
+ *
+ * Pure: splits and checks, resolves nothing.  Pieces point into the input.
+ */
+
+
+#ifndef _NGX_HTTP_VALIDIBOT_URL_H_INCLUDED_
+#define _NGX_HTTP_VALIDIBOT_URL_H_INCLUDED_
+
+
+#include <stddef.h>
+
+
+typedef struct {
+    size_t                len;
+    const unsigned char  *data;
+} ngx_http_validibot_url_part_t;
+
+
+typedef struct {
+    unsigned                       unix_socket;   /* 1: path is set */
+    ngx_http_validibot_url_part_t  host;          /* without [] for IPv6 */
+    unsigned                       port;          /* default 6379 */
+    ngx_http_validibot_url_part_t  path;          /* unix socket path */
+    ngx_http_validibot_url_part_t  user;          /* len 0: none */
+    ngx_http_validibot_url_part_t  password;      /* data NULL: no AUTH */
+    unsigned                       db;            /* default 0, <= 15999 */
+} ngx_http_validibot_url_t;
+
+
+/*
+ * Returns NULL on success, else a static message naming the problem
+ * ("invalid port", "unsupported scheme", ...), fit for nginx -t.
+ * Percent-escapes in user and password are not decoded.
+ */
+const char *ngx_http_validibot_url_parse(const unsigned char *p, size_t len,
+    ngx_http_validibot_url_t *url);
+
+
+#endif /* _NGX_HTTP_VALIDIBOT_URL_H_INCLUDED_ */

@@ -1,0 +1,229 @@
+
+/*
+ * Copyright (C) The ngx_http_validibot_module authors
+ *
+ * ngx_http_validibot_url_parse(): every accepted form and every refusal.
+ * Prints TAP.  Needs only src/ngx_http_validibot_url.c.
+ */
+
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ngx_http_validibot_url.h"
+
+
+typedef struct {
+    const char  *url;
+    const char  *error;          /* NULL: must parse */
+    unsigned     unix_socket;
+    const char  *host;
+    unsigned     port;
+    const char  *path;
+    const char  *user;
+    const char  *password;       /* NULL: no AUTH */
+    unsigned     db;
+} test_url_case_t;
+
+
+static test_url_case_t  cases[] = {
+
+    /* accepted */
+    { "redis://127.0.0.1:6379/0", NULL, 0, "127.0.0.1", 6379, NULL, "",
+      NULL, 0 },
+    { "redis://127.0.0.1", NULL, 0, "127.0.0.1", 6379, NULL, "", NULL, 0 },
+    { "redis://localhost:7000", NULL, 0, "localhost", 7000, NULL, "", NULL,
+      0 },
+    { "redis://redis.example.com/3", NULL, 0, "redis.example.com", 6379,
+      NULL, "", NULL, 3 },
+    { "redis://h/", NULL, 0, "h", 6379, NULL, "", NULL, 0 },
+    { "redis://h:1/15999", NULL, 0, "h", 1, NULL, "", NULL, 15999 },
+    { "redis://h:65535", NULL, 0, "h", 65535, NULL, "", NULL, 0 },
+    { "redis://my_host-1.local:06380", NULL, 0, "my_host-1.local", 6380,
+      NULL, "", NULL, 0 },
+    { "REDIS://Host", NULL, 0, "Host", 6379, NULL, "", NULL, 0 },
+    { "redis://:secret@h", NULL, 0, "h", 6379, NULL, "", "secret", 0 },
+    { "redis://alice:secret@h:6380/2", NULL, 0, "h", 6380, NULL, "alice",
+      "secret", 2 },
+    { "redis://alice:p@ss:w/rd@h/1", NULL, 0, "h", 6379, NULL, "alice",
+      "p@ss:w/rd", 1 },
+    { "redis://alice:%40x@h", NULL, 0, "h", 6379, NULL, "alice", "%40x",
+      0 },
+    { "redis://[::1]", NULL, 0, "::1", 6379, NULL, "", NULL, 0 },
+    { "redis://[::1]:6380/4", NULL, 0, "::1", 6380, NULL, "", NULL, 4 },
+    { "redis://:pw@[fe80::1:2]:1", NULL, 0, "fe80::1:2", 1, NULL, "", "pw",
+      0 },
+    { "redis://[::ffff:127.0.0.1]", NULL, 0, "::ffff:127.0.0.1", 6379,
+      NULL, "", NULL, 0 },
+    { "unix:/run/redis/redis.sock", NULL, 1, "", 6379,
+      "/run/redis/redis.sock", "", NULL, 0 },
+    { "unix:/tmp/r.sock?db=7", NULL, 1, "", 6379, "/tmp/r.sock", "", NULL,
+      7 },
+    { "UNIX:/r", NULL, 1, "", 6379, "/r", "", NULL, 0 },
+    { "unix:/a/b c", NULL, 1, "", 6379, "/a/b c", "", NULL, 0 },
+    { "unix:/0123456789012345678901234567890123456789012345678901234567890"
+      "123456789012345678901234567890123456789012345", NULL, 1, "", 6379,
+      "/0123456789012345678901234567890123456789012345678901234567890"
+      "123456789012345678901234567890123456789012345", "", NULL, 0 },
+
+    /* refused */
+    { "", "empty URL", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "rediss://h", "unsupported scheme", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "http://h", "unsupported scheme", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "127.0.0.1:6379", "unsupported scheme", 0, NULL, 0, NULL, NULL, NULL,
+      0 },
+    { "redis:/h", "unsupported scheme", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis", "unsupported scheme", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://", "missing host", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://:6379", "missing host", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis:///0", "missing host", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://::1", "missing host", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://h st", "invalid host", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://h?x=1", "invalid host", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://[]", "invalid host", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://[::1", "invalid host", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://[::g]", "invalid host", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://[::1]x", "invalid host", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://h:", "invalid port", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://h:0", "invalid port", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://h:65536", "invalid port", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://h:99999999999", "invalid port", 0, NULL, 0, NULL, NULL, NULL,
+      0 },
+    { "redis://h:-1", "invalid port", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://h:1:2", "invalid port", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://h:x", "invalid port", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://[::1]:", "invalid port", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://h/16000", "invalid db", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://h/x", "invalid db", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://h/1/", "invalid db", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://h/-1", "invalid db", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://h/0?timeout=1", "invalid db", 0, NULL, 0, NULL, NULL, NULL,
+      0 },
+    { "redis://user@h", "missing password", 0, NULL, 0, NULL, NULL, NULL,
+      0 },
+    { "redis://@h", "missing password", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://user:@h", "empty password", 0, NULL, 0, NULL, NULL, NULL,
+      0 },
+    { "redis://:@h", "empty password", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redis://u:p w@h", "invalid character in user or password", 0, NULL,
+      0, NULL, NULL, NULL, 0 },
+    { "redis://:pw@", "missing host", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "unix:", "invalid unix socket path", 0, NULL, 0, NULL, NULL, NULL,
+      0 },
+    { "unix:relative.sock", "invalid unix socket path", 0, NULL, 0, NULL,
+      NULL, NULL, 0 },
+    { "unix:?db=1", "invalid unix socket path", 0, NULL, 0, NULL, NULL,
+      NULL, 0 },
+    { "unix:/a\nb", "invalid unix socket path", 0, NULL, 0, NULL, NULL,
+      NULL, 0 },
+    { "unix:/0123456789012345678901234567890123456789012345678901234567890"
+      "1234567890123456789012345678901234567890123456", "unix socket path "
+      "too long", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "unix:/r?", "invalid db", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "unix:/r?db=", "invalid db", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "unix:/r?db=16000", "invalid db", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "unix:/r?database=1", "invalid db", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "unix:/r?db=1&x=2", "invalid db", 0, NULL, 0, NULL, NULL, NULL, 0 },
+};
+
+
+static int  test_n;
+static int  test_failed;
+
+
+static void
+ok(int cond, const char *what, const char *url)
+{
+    test_n++;
+
+    if (!cond) {
+        test_failed++;
+    }
+
+    printf("%sok %d - ", cond ? "" : "not ", test_n);
+
+    /* control bytes would break the TAP line */
+    for ( /* void */ ; *url; url++) {
+        if ((unsigned char) *url < 0x20) {
+            printf("\\x%02x", (unsigned char) *url);
+
+        } else {
+            putchar(*url);
+        }
+    }
+
+    printf(": %s\n", what);
+}
+
+
+static int
+part_is(const ngx_http_validibot_url_part_t *part, const char *s)
+{
+    if (s == NULL) {
+        return part->data == NULL;
+    }
+
+    return part->len == strlen(s)
+           && (part->len == 0 || memcmp(part->data, s, part->len) == 0);
+}
+
+
+int
+main(void)
+{
+    size_t                     i, n;
+    const char                *err;
+    test_url_case_t           *c;
+    ngx_http_validibot_url_t   url;
+
+    n = sizeof(cases) / sizeof(cases[0]);
+
+    /* accepted cases: 7 tests each; refused: 1; plus 2 extras */
+    for (i = 0, test_n = 0; i < n; i++) {
+        test_n += cases[i].error ? 1 : 7;
+    }
+
+    printf("1..%d\n", test_n + 2);
+    test_n = 0;
+
+    for (i = 0; i < n; i++) {
+        c = &cases[i];
+
+        err = ngx_http_validibot_url_parse((const unsigned char *) c->url,
+                                           strlen(c->url), &url);
+
+        if (c->error) {
+            ok(err != NULL && strcmp(err, c->error) == 0, c->error, c->url);
+            if (err && strcmp(err, c->error) != 0) {
+                printf("# got \"%s\"\n", err);
+            }
+            continue;
+        }
+
+        ok(err == NULL, "parses", c->url);
+        if (err) {
+            printf("# got \"%s\"\n", err);
+        }
+
+        ok(url.unix_socket == c->unix_socket, "unix_socket", c->url);
+        ok(c->unix_socket ? part_is(&url.path, c->path)
+                          : part_is(&url.host, c->host), "host or path",
+           c->url);
+        ok(url.port == c->port, "port", c->url);
+        ok(part_is(&url.user, c->user), "user", c->url);
+        ok(part_is(&url.password, c->password), "password", c->url);
+        ok(url.db == c->db, "db", c->url);
+    }
+
+    /* the length is honoured: bytes past len are not read */
+    err = ngx_http_validibot_url_parse((const unsigned char *)
+                                       "redis://h:6379/1garbage", 16, &url);
+    ok(err == NULL && url.port == 6379 && url.db == 1, "stops at len",
+       "redis://h:6379/1garbage");
+
+    err = ngx_http_validibot_url_parse(NULL, 0, &url);
+    ok(err != NULL && url.port == 6379 && url.db == 0,
+       "NULL input, defaults set", "(null)");
+
+    return test_failed ? 1 : 0;
+}
