@@ -40,7 +40,20 @@ $(MODULE_SO): $(BUILD)/nginx/objs/Makefile $(MODULE_SRCS)
 	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
 	cp $(BUILD)/nginx/objs/ngx_http_validibot_module.so $@
 
+run: deps
+	$(MAKE) module tools
+	bash scripts/run.sh
+
+stop:
+	sh scripts/stop.sh
+
+# One prove run over everything, against one redis-server that
+# scripts/test.sh starts on a free port and stops afterwards.
+test: deps
+	$(MAKE) module tools unit
+	bash scripts/test.sh
+
 clean:
-	rm -rf $(BUILD) t/servroot*
+	rm -rf $(BUILD) t/servroot* run
 
 include $(wildcard mk/*.mk)

@@ -850,9 +850,11 @@ ngx_http_validibot_filter_headers(ngx_http_request_t *r, ngx_uint_t hide)
         r->headers_in.headers.last = &r->headers_in.headers.part;
     }
 
-    if (hide) {
-        r->headers_in.authorization = NULL;
-    }
+    /*
+     * r->headers_in.authorization still points at the dropped element:
+     * upstream modules send only the list, and a check after an internal
+     * redirect can still read the key.
+     */
 
     return NGX_OK;
 }
