@@ -140,6 +140,8 @@ static void ngx_http_validibot_exit_process(ngx_cycle_t *cycle);
 
 static char *ngx_http_validibot_redis_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_validibot_redis_connections(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_validibot_redis_prefix(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_validibot_digest_key(ngx_conf_t *cf,
@@ -154,11 +156,6 @@ static char *ngx_http_validibot_parse_addr(ngx_conf_t *cf,
     ngx_http_validibot_main_conf_t *vmcf, ngx_str_t *value);
 static ngx_int_t ngx_http_validibot_make_challenges(ngx_conf_t *cf,
     ngx_http_validibot_loc_conf_t *conf);
-
-
-static ngx_conf_num_bounds_t  ngx_http_validibot_connections_bounds = {
-    ngx_conf_check_num_bounds, 1, 64
-};
 
 
 static ngx_command_t  ngx_http_validibot_commands[] = {
@@ -179,10 +176,10 @@ static ngx_command_t  ngx_http_validibot_commands[] = {
 
     { ngx_string("validibot_redis_connections"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_num_slot,
+      ngx_http_validibot_redis_connections,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_validibot_main_conf_t, redis.connections),
-      &ngx_http_validibot_connections_bounds },
+      0,
+      NULL },
 
     { ngx_string("validibot_redis_prefix"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -1594,6 +1591,35 @@ ngx_http_validibot_parse_addr(ngx_conf_t *cf,
         vmcf->redis.password.len = url.password.len;
         vmcf->redis.password.data = (u_char *) url.password.data;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_validibot_redis_connections(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_validibot_main_conf_t *vmcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (vmcf->redis.connections != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    if (n < 1 || n > 64) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_redis_connections\" must be a number "
+                           "from 1 to 64, not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    vmcf->redis.connections = n;
 
     return NGX_CONF_OK;
 }
