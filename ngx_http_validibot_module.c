@@ -107,7 +107,7 @@ static ngx_int_t ngx_http_validibot_decide(ngx_http_request_t *r,
 static ngx_int_t ngx_http_validibot_set_identity(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_loc_conf_t *lcf);
 static ngx_int_t ngx_http_validibot_filter_headers(ngx_http_request_t *r,
-    ngx_uint_t hide);
+    ngx_uint_t hide, ngx_uint_t spoofed);
 static ngx_table_elt_t *ngx_http_validibot_push_header(ngx_list_t *headers,
     ngx_uint_t name, ngx_str_t *value);
 static ngx_http_validibot_ctx_t *ngx_http_validibot_get_ctx(
@@ -697,7 +697,8 @@ ngx_http_validibot_set_identity(ngx_http_request_t *r,
     ngx_list_t  *headers;
 
     if (lcf->hide_credentials || lcf->identity_headers) {
-        if (ngx_http_validibot_filter_headers(r, lcf->hide_credentials)
+        if (ngx_http_validibot_filter_headers(r, lcf->hide_credentials,
+                                              lcf->identity_headers)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -751,14 +752,15 @@ ngx_http_validibot_spoofed(ngx_table_elt_t *h)
 
 
 /*
- * Drops every X-Validibot-* header the client sent and, with "hide",
- * Authorization.  A list cannot lose elements in place, so the kept ones
+ * Drops, with "spoofed", every X-Validibot-* header the client sent and,
+ * with "hide", Authorization.  A list cannot lose elements in place, so the kept ones
  * are copied to a new list; the request's pointers to known headers
  * still point at the old, unchanged elements.
  */
 
 static ngx_int_t
-ngx_http_validibot_filter_headers(ngx_http_request_t *r, ngx_uint_t hide)
+ngx_http_validibot_filter_headers(ngx_http_request_t *r, ngx_uint_t hide,
+    ngx_uint_t spoofed)
 {
     ngx_uint_t        i, n, drop;
     ngx_list_t        list;
@@ -786,7 +788,8 @@ ngx_http_validibot_filter_headers(ngx_http_request_t *r, ngx_uint_t hide)
 
         n++;
 
-        if (&h[i] == auth || ngx_http_validibot_spoofed(&h[i])) {
+        if (&h[i] == auth || (spoofed && ngx_http_validibot_spoofed(&h[i])))
+        {
             drop++;
         }
     }
@@ -820,7 +823,7 @@ ngx_http_validibot_filter_headers(ngx_http_request_t *r, ngx_uint_t hide)
             continue;
         }
 
-        if (ngx_http_validibot_spoofed(&h[i])) {
+        if (spoofed && ngx_http_validibot_spoofed(&h[i])) {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "validibot: dropped client header \"%V\"",
                           &h[i].key);
@@ -967,7 +970,7 @@ ngx_http_validibot_rewrite_handler(ngx_http_request_t *r)
 
     if (lcf->identity_headers && (ctx == NULL || !ctx->stripped)) {
 
-        if (ngx_http_validibot_filter_headers(r, 0) != NGX_OK) {
+        if (ngx_http_validibot_filter_headers(r, 0, 1) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
