@@ -643,6 +643,7 @@ static void
 ngx_http_validibot_redis_fail(ngx_http_validibot_conn_t *rc,
     const char *reason)
 {
+    ngx_uint_t                            n;
     ngx_queue_t                           failed, *q;
     ngx_http_validibot_redis_t           *redis;
     ngx_http_validibot_waiter_t          *w;
@@ -650,9 +651,24 @@ ngx_http_validibot_redis_fail(ngx_http_validibot_conn_t *rc,
 
     redis = ngx_http_validibot_redis;
 
+    /* count the requests that lose their answer, not our own commands */
+
+    n = 0;
+
+    for (q = ngx_queue_head(&rc->waiters);
+         q != ngx_queue_sentinel(&rc->waiters);
+         q = ngx_queue_next(q))
+    {
+        w = ngx_queue_data(q, ngx_http_validibot_waiter_t, queue);
+
+        if (w->type == NGX_HTTP_VALIDIBOT_W_LOOKUP && w->handler) {
+            n++;
+        }
+    }
+
     ngx_log_error(NGX_LOG_ERR, redis->log, 0,
                   "validibot: redis %V: %s, %ui lookup(s) failed",
-                  &redis->conf->addr->name, reason, rc->nwaiters);
+                  &redis->conf->addr->name, reason, n);
 
     ngx_http_validibot_redis_close(rc);
 
