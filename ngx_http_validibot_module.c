@@ -86,6 +86,7 @@ typedef struct {
     ngx_str_t                         org;
     ngx_str_t                         user;
     ngx_str_t                         roles;
+    ngx_str_t                         authorization;  /* unredacted value */
     ngx_uint_t                        status;
     ngx_int_t                         rc;
     ngx_uint_t                        body;
@@ -95,11 +96,13 @@ typedef struct {
     unsigned                          has_org:1;
     unsigned                          replace_body:1;
     unsigned                          body_sent:1;
+    unsigned                          redacted:1;
 } ngx_http_validibot_ctx_t;
 
 
 static ngx_int_t ngx_http_validibot_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_validibot_rewrite_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_validibot_post_read_handler(ngx_http_request_t *r);
 static void ngx_http_validibot_lookup_done(void *data, redisReply *reply);
 static void ngx_http_validibot_cleanup(void *data);
 static ngx_int_t ngx_http_validibot_decide(ngx_http_request_t *r,
@@ -120,6 +123,10 @@ static ngx_int_t ngx_http_validibot_body_filter(ngx_http_request_t *r,
 
 static ngx_int_t ngx_http_validibot_process_authorization(
     ngx_http_request_t *r, ngx_table_elt_t *h, ngx_uint_t offset);
+#if (NGX_DEBUG)
+static ngx_int_t ngx_http_validibot_redact(ngx_http_request_t *r,
+    ngx_table_elt_t *h, ngx_uint_t keep);
+#endif
 static ngx_int_t ngx_http_validibot_hook_headers(ngx_conf_t *cf);
 static void ngx_http_validibot_unhook_headers(void *data);
 
@@ -1088,10 +1095,37 @@ static ngx_int_t
 ngx_http_validibot_process_authorization(ngx_http_request_t *r,
     ngx_table_elt_t *h, ngx_uint_t offset)
 {
+    ngx_uint_t                 first;
     ngx_http_validibot_ctx_t  *ctx;
 
-    if (r->headers_in.authorization == NULL) {
+    first = (r->headers_in.authorization == NULL);
+
+    if (first) {
         r->headers_in.authorization = h;
+    }
+
+#if (NGX_DEBUG)
+
+    /*
+     * nginx logs every header at debug level right after this handler:
+     * show it the value with the secret masked, and put the real value
+     * back when the request starts its phases.  Not for HTTP/2, where the
+     * bytes may live in the connection's HPACK table.
+     */
+
+    if ((r->connection->log->log_level & NGX_LOG_DEBUG_HTTP)
+#if (NGX_HTTP_V2)
+        && r->stream == NULL
+#endif
+        && ngx_http_validibot_redact(r, h, first) != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return NGX_ERROR;
+    }
+
+#endif
+
+    if (first) {
         return NGX_OK;
     }
 
@@ -1107,6 +1141,84 @@ ngx_http_validibot_process_authorization(ngx_http_request_t *r,
     ctx->dup_auth = 1;
 
     return NGX_OK;
+}
+
+
+#if (NGX_DEBUG)
+
+/*
+ * Masks the credentials of an Authorization value in place: after the
+ * scheme everything but a Validibot key's public part.  With "keep", the
+ * value is copied first, to be restored by the post-read handler.
+ */
+
+static ngx_int_t
+ngx_http_validibot_redact(ngx_http_request_t *r, ngx_table_elt_t *h,
+    ngx_uint_t keep)
+{
+    u_char                    *p, *end, *last;
+    ngx_http_validibot_ctx_t  *ctx;
+
+    if (keep) {
+        ctx = ngx_http_validibot_get_ctx(r);
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->authorization.data = ngx_pnalloc(r->pool, h->value.len);
+        if (ctx->authorization.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(ctx->authorization.data, h->value.data, h->value.len);
+        ctx->authorization.len = h->value.len;
+        ctx->redacted = 1;
+    }
+
+    p = h->value.data;
+    end = p + h->value.len;
+
+    while (p < end && *p != ' ' && *p != '\t') {
+        p++;
+    }
+
+    while (p < end && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    if (end - p > 4 && ngx_strncmp(p, "vbk_", 4) == 0) {
+        last = end;
+
+        while (last > p && last[-1] != '_') {
+            last--;
+        }
+
+        if (last > p) {
+            p = last;
+        }
+    }
+
+    ngx_memset(p, '*', end - p);
+
+    return NGX_OK;
+}
+
+#endif
+
+
+static ngx_int_t
+ngx_http_validibot_post_read_handler(ngx_http_request_t *r)
+{
+    ngx_http_validibot_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_validibot_module);
+
+    if (ctx && ctx->redacted && r->headers_in.authorization) {
+        r->headers_in.authorization->value = ctx->authorization;
+        ctx->redacted = 0;
+    }
+
+    return NGX_DECLINED;
 }
 
 
@@ -1459,6 +1571,13 @@ ngx_http_validibot_init(ngx_conf_t *cf)
     }
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_validibot_post_read_handler;
 
     /* handlers of a phase run last pushed first: before the rewrite module */
 
