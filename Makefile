@@ -47,11 +47,15 @@ run: deps
 stop:
 	sh scripts/stop.sh
 
-# One prove run over everything, against one redis-server that
+# The unit tests (plain and under ASan/UBSan), then one prove run over the
+# nginx suite and the validibot-token suite against one redis-server that
 # scripts/test.sh starts on a free port and stops afterwards.
 test: deps
-	$(MAKE) module tools unit
-	bash scripts/test.sh
+	$(MAKE) module tools
+	$(MAKE) unit-test
+	VALIDIBOT_TOKEN_BIN=$(BUILD)/validibot-token \
+	VALIDIBOT_MODULE_SO=$(MODULE_SO) \
+	    bash scripts/test.sh t/ tools/t/
 
 clean:
 	rm -rf $(BUILD) t/servroot* run

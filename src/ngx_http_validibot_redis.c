@@ -229,7 +229,12 @@ ngx_http_validibot_redis_lookup(ngx_str_t *public_id, ngx_str_t *org,
     }
 
     ngx_memcpy(w->public_id, public_id->data, public_id->len);
-    ngx_memcpy(w->org, org->data, org->len);
+
+    /* no org: its data may be NULL, and memcpy(dst, NULL, 0) is undefined */
+    if (org->len) {
+        ngx_memcpy(w->org, org->data, org->len);
+    }
+
     w->org_len = org->len;
     w->handler = handler;
     w->data = data;

@@ -200,13 +200,16 @@ vt_usage(FILE *f)
     fprintf(f, "Usage: validibot-token COMMAND [ARGUMENTS] [OPTIONS]\n\n"
             "Manages the API keys, users, organizations and memberships "
             "that\nngx_http_validibot_module reads from Redis.\n\n"
-            "Commands:\n");
+            "Keys:\n");
 
-    group = "";
+    group = NULL;
 
     for (c = vt_commands; c->name; c++) {
-        if (c->group && strcmp(c->group, group) != 0) {
+        if (c->group && (group == NULL || strcmp(c->group, group) != 0)) {
             group = c->group;
+            fprintf(f, "%s:\n", strcmp(group, "user") == 0 ? "Users"
+                                 : strcmp(group, "org") == 0 ? "Organizations"
+                                 : "Memberships");
         }
 
         fprintf(f, "  %s\n", c->synopsis);
@@ -356,9 +359,13 @@ vt_global_options(vt_ctx_t *ctx)
         ctx->prefix = env ? env : VT_DEFAULT_PREFIX;
     }
 
-    if (!vt_valid_text(ctx->prefix, VT_MAX_PREFIX)) {
-        vt_fail(VT_EXIT_USAGE, "bad prefix: at most %d bytes, no control "
-                "characters", VT_MAX_PREFIX);
+    /* validibot_redis_prefix's rule, so both can name the same keys */
+
+    if (!vt_valid_text(ctx->prefix, VT_MAX_PREFIX)
+        || strchr(ctx->prefix, ' ') != NULL)
+    {
+        vt_fail(VT_EXIT_USAGE, "bad prefix: at most %d bytes, no spaces or "
+                "control characters", VT_MAX_PREFIX);
     }
 
     ctx->json = vt_flag(ctx, "json");
@@ -378,9 +385,9 @@ vt_global_options(vt_ctx_t *ctx)
 
         version = strtoul(v, &end, 10);
 
-        if (end != eq || version > 999999) {
+        if (end != eq || version > 1000000) {
             vt_fail(VT_EXIT_USAGE, "bad --digest-key \"%s\": expected "
-                    "VERSION=FILE, VERSION from 1 to 999999", v);
+                    "VERSION=FILE, VERSION from 1 to 1000000", v);
         }
 
         for (j = 0; j < ctx->ndkeys; j++) {
@@ -408,7 +415,7 @@ main(int argc, char **argv)
     int                  i, npos, dashdash, rc;
     size_t               j, len;
     char                *a, **pos;
-    const char          *eq, *group, *name;
+    const char          *eq, *group, *name, *unknown;
     vt_ctx_t             ctx;
     const vt_optdef_t   *d;
     const vt_command_t  *c;
@@ -419,6 +426,7 @@ main(int argc, char **argv)
     pos = vt_alloc((argc + 1) * sizeof(char *));
     npos = 0;
     dashdash = 0;
+    unknown = NULL;
 
     /* one pass: every option has the same arity in every command */
 
@@ -439,19 +447,20 @@ main(int argc, char **argv)
             a = "--help";
         }
 
-        if (a[1] != '-') {
-            vt_fail(VT_EXIT_USAGE, "unknown option %s%s", a,
-                    vt_help_hint(NULL, NULL));
-        }
-
-        eq = strchr(a + 2, '=');
+        eq = (a[1] == '-') ? strchr(a + 2, '=') : NULL;
         len = eq ? (size_t) (eq - (a + 2)) : strlen(a + 2);
 
-        d = vt_find_opt(a + 2, len);
+        d = (a[1] == '-') ? vt_find_opt(a + 2, len) : NULL;
 
         if (d == NULL) {
-            vt_fail(VT_EXIT_USAGE, "unknown option --%.*s%s", (int) len,
-                    a + 2, vt_help_hint(NULL, NULL));
+
+            /* reported once the command is known, with its help */
+
+            if (unknown == NULL) {
+                unknown = eq ? vt_strndup(a, eq - a) : a;
+            }
+
+            continue;
         }
 
         if (ctx.nopts == VT_MAX_OPTS) {
@@ -497,11 +506,20 @@ main(int argc, char **argv)
             return VT_EXIT_OK;
         }
 
+        if (ctx.nopts == VT_MAX_OPTS) {
+            vt_fail(VT_EXIT_USAGE, "too many options");
+        }
+
         ctx.opts[ctx.nopts].name = "help";
         ctx.opts[ctx.nopts++].value = NULL;
     }
 
     if (npos == 0) {
+        if (unknown) {
+            vt_fail(VT_EXIT_USAGE, "unknown option %s%s", unknown,
+                    vt_help_hint(NULL, NULL));
+        }
+
         if (vt_flag(&ctx, "version")) {
             printf("validibot-token %s\n", VT_VERSION);
             return VT_EXIT_OK;
@@ -525,6 +543,11 @@ main(int argc, char **argv)
         group = name;
 
         if (npos == 0) {
+            if (unknown) {
+                vt_fail(VT_EXIT_USAGE, "unknown option %s%s", unknown,
+                        vt_help_hint(NULL, group));
+            }
+
             if (vt_flag(&ctx, "help")) {
                 vt_group_help(group);
                 return VT_EXIT_OK;
@@ -542,6 +565,11 @@ main(int argc, char **argv)
     c = vt_find_command(group, name);
 
     if (c == NULL) {
+        if (unknown) {
+            vt_fail(VT_EXIT_USAGE, "unknown option %s%s", unknown,
+                    vt_help_hint(NULL, group));
+        }
+
         if (group) {
             vt_fail(VT_EXIT_USAGE, "%s: unknown subcommand \"%s\"%s", group,
                     name, vt_help_hint(NULL, group));
@@ -552,6 +580,11 @@ main(int argc, char **argv)
     }
 
     vt_current_command = group ? vt_sprintf("%s %s", group, name) : name;
+
+    if (unknown) {
+        vt_fail(VT_EXIT_USAGE, "unknown option %s%s", unknown,
+                vt_help_hint(group, name));
+    }
 
     if (vt_flag(&ctx, "help")) {
         vt_command_help(c);

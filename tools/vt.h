@@ -39,7 +39,7 @@
 #define VT_MAX_TEXT           255     /* label, name, email */
 #define VT_MAX_USER           128
 #define VT_MAX_SLUG           100
-#define VT_MAX_PREFIX         200
+#define VT_MAX_PREFIX         128     /* as validibot_redis_prefix */
 
 
 typedef struct {
@@ -129,6 +129,10 @@ const ngx_http_validibot_hmac_t *vt_digest_keys(vt_ctx_t *ctx, size_t *n,
 
 
 /* vt_redis: a blocking connection, commands and transactions */
+
+/* ends the argument lists of vt_cmd(), vt_append() and vt_queue() */
+#define VT_END  ((const char *) NULL)
+
 void vt_connect(vt_ctx_t *ctx);
 redisReply *vt_cmd(vt_ctx_t *ctx, const char *arg, ...)
     __attribute__((sentinel));

@@ -291,7 +291,7 @@ vt_append(vt_ctx_t *ctx, const char *arg, ...)
 void
 vt_multi(vt_ctx_t *ctx)
 {
-    vt_append(ctx, "MULTI", NULL);
+    vt_append(ctx, "MULTI", VT_END);
     ctx->queued = 0;
 }
 
@@ -327,7 +327,7 @@ vt_exec(vt_ctx_t *ctx)
     size_t       i;
     redisReply  *r, *first_error;
 
-    vt_append(ctx, "EXEC", NULL);
+    vt_append(ctx, "EXEC", VT_END);
 
     r = vt_read(ctx);
     vt_check(r, "MULTI");
@@ -396,7 +396,7 @@ vt_scan(vt_ctx_t *ctx, const char *pattern, size_t *n)
 
     do {
         r = vt_cmd(ctx, "SCAN", cursor, "MATCH", pattern, "COUNT", "1000",
-                   NULL);
+                   VT_END);
 
         if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
             || r->element[0]->type != REDIS_REPLY_STRING

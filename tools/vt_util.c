@@ -19,7 +19,7 @@
 #include "vt.h"
 
 
-#define VT_DIGEST_KEY_MAX  65536
+#define VT_DIGEST_KEY_MAX  4096        /* as validibot_digest_key */
 #define VT_MAX_SECONDS     ((int64_t) 100 * 366 * 86400)
 
 

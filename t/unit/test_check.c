@@ -6,6 +6,13 @@
  */
 
 
+#define OPENSSL_SUPPRESS_DEPRECATED
+#define _GNU_SOURCE
+
+#include <dlfcn.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
 #include "tap.h"
 #include "ngx_http_validibot_check.h"
 #include "ngx_http_validibot_roles.h"
@@ -27,8 +34,43 @@
 
 
 static ngx_http_validibot_key_t    key;
+static int                         sha_finals, compares;
 static ngx_http_validibot_hmac_t   hmacs[2];
 static ngx_http_validibot_check_t  chk;
+
+
+/*
+ * The miss must cost what a hit costs.  These stand in for libcrypto's
+ * (the executable's definitions win) and count the work done.
+ */
+int
+SHA256_Final(unsigned char *md, SHA256_CTX *c)
+{
+    static int  (*real)(unsigned char *, SHA256_CTX *);
+
+    if (real == NULL) {
+        *(void **) &real = dlsym(RTLD_NEXT, "SHA256_Final");
+    }
+
+    sha_finals++;
+
+    return real(md, c);
+}
+
+
+int
+CRYPTO_memcmp(const void *a, const void *b, size_t len)
+{
+    static int  (*real)(const void *, const void *, size_t);
+
+    if (real == NULL) {
+        *(void **) &real = dlsym(RTLD_NEXT, "CRYPTO_memcmp");
+    }
+
+    compares++;
+
+    return real(a, b, len);
+}
 
 
 static void
@@ -114,6 +156,7 @@ main(void)
 {
     size_t                       i;
     uint32_t                     need[3];
+    ngx_http_validibot_status_e  st;
     ngx_http_validibot_record_t  rec;
 
     if (ngx_http_validibot_parse_key(S(KEY), &key) != 0
@@ -160,6 +203,32 @@ main(void)
     chk.nhmacs = 0;
     ok(is(run(&rec), NGX_HTTP_VALIDIBOT_INVALID, "no digest key for version"),
        "no digest key at all, hit: invalid");
+
+    /* the same digest work for a hit, a miss and a mismatch */
+
+    good(&rec);
+    reset(0, NULL, 0);
+    sha_finals = compares = 0;
+    st = run(&rec);
+    ok(is(st, NGX_HTTP_VALIDIBOT_OK, NULL)
+       && sha_finals == 2 && compares == 1,
+       "hit: 2 SHA-256 finishes, 1 compare (%d, %d)", sha_finals, compares);
+
+    memset(&rec, 0, sizeof(rec));
+    sha_finals = compares = 0;
+    st = run(&rec);
+    ok(is(st, NGX_HTTP_VALIDIBOT_INVALID, "unknown key")
+       && sha_finals == 2 && compares == 1,
+       "miss: 2 SHA-256 finishes, 1 compare (%d, %d)", sha_finals, compares);
+
+    good(&rec);
+    set(&rec, NGX_HTTP_VALIDIBOT_F_DIGEST, "short");
+    sha_finals = compares = 0;
+    st = run(&rec);
+    ok(is(st, NGX_HTTP_VALIDIBOT_INVALID, "digest mismatch")
+       && sha_finals == 2 && compares == 1,
+       "short stored digest: 2 SHA-256 finishes, 1 compare (%d, %d)",
+       sha_finals, compares);
 
     /* digest_version */
 

@@ -7,9 +7,7 @@
  */
 
 
-#include <stdio.h>
-#include <string.h>
-
+#include "tap.h"
 #include "ngx_http_validibot_url.h"
 
 
@@ -127,32 +125,26 @@ static test_url_case_t  cases[] = {
 };
 
 
-static int  test_n;
-static int  test_failed;
+/* the URL as a printable TAP description: control bytes escaped */
 
-
-static void
-ok(int cond, const char *what, const char *url)
+static const char *
+show(const char *url)
 {
-    test_n++;
+    char         *p;
+    static char   buf[512];
 
-    if (!cond) {
-        test_failed++;
-    }
-
-    printf("%sok %d - ", cond ? "" : "not ", test_n);
-
-    /* control bytes would break the TAP line */
-    for ( /* void */ ; *url; url++) {
+    for (p = buf; *url && p < buf + sizeof(buf) - 5; url++) {
         if ((unsigned char) *url < 0x20) {
-            printf("\\x%02x", (unsigned char) *url);
+            p += sprintf(p, "\\x%02x", (unsigned char) *url);
 
         } else {
-            putchar(*url);
+            *p++ = *url;
         }
     }
 
-    printf(": %s\n", what);
+    *p = '\0';
+
+    return buf;
 }
 
 
@@ -172,58 +164,52 @@ int
 main(void)
 {
     size_t                     i, n;
-    const char                *err;
+    const char                *err, *u;
     test_url_case_t           *c;
     ngx_http_validibot_url_t   url;
 
     n = sizeof(cases) / sizeof(cases[0]);
 
-    /* accepted cases: 7 tests each; refused: 1; plus 2 extras */
-    for (i = 0, test_n = 0; i < n; i++) {
-        test_n += cases[i].error ? 1 : 7;
-    }
-
-    printf("1..%d\n", test_n + 2);
-    test_n = 0;
-
     for (i = 0; i < n; i++) {
         c = &cases[i];
+        u = show(c->url);
 
         err = ngx_http_validibot_url_parse((const unsigned char *) c->url,
                                            strlen(c->url), &url);
 
         if (c->error) {
-            ok(err != NULL && strcmp(err, c->error) == 0, c->error, c->url);
-            if (err && strcmp(err, c->error) != 0) {
-                printf("# got \"%s\"\n", err);
+            if (!ok(err != NULL && strcmp(err, c->error) == 0, "%s: %s", u,
+                    c->error))
+            {
+                printf("# got \"%s\"\n", err ? err : "(accepted)");
             }
+
             continue;
         }
 
-        ok(err == NULL, "parses", c->url);
-        if (err) {
+        if (!ok(err == NULL, "%s: parses", u)) {
             printf("# got \"%s\"\n", err);
         }
 
-        ok(url.unix_socket == c->unix_socket, "unix_socket", c->url);
+        ok(url.unix_socket == c->unix_socket, "%s: unix_socket", u);
         ok(c->unix_socket ? part_is(&url.path, c->path)
-                          : part_is(&url.host, c->host), "host or path",
-           c->url);
-        ok(url.port == c->port, "port", c->url);
-        ok(part_is(&url.user, c->user), "user", c->url);
-        ok(part_is(&url.password, c->password), "password", c->url);
-        ok(url.db == c->db, "db", c->url);
+                          : part_is(&url.host, c->host),
+           "%s: host or path", u);
+        ok(url.port == c->port, "%s: port", u);
+        ok(part_is(&url.user, c->user), "%s: user", u);
+        ok(part_is(&url.password, c->password), "%s: password", u);
+        ok(url.db == c->db, "%s: db", u);
     }
 
     /* the length is honoured: bytes past len are not read */
     err = ngx_http_validibot_url_parse((const unsigned char *)
                                        "redis://h:6379/1garbage", 16, &url);
-    ok(err == NULL && url.port == 6379 && url.db == 1, "stops at len",
-       "redis://h:6379/1garbage");
+    ok(err == NULL && url.port == 6379 && url.db == 1,
+       "stops at len (redis://h:6379/1garbage, 16)");
 
     err = ngx_http_validibot_url_parse(NULL, 0, &url);
     ok(err != NULL && url.port == 6379 && url.db == 0,
-       "NULL input, defaults set", "(null)");
+       "NULL input: refused, defaults set");
 
-    return test_failed ? 1 : 0;
+    return tap_done();
 }
