@@ -256,7 +256,7 @@ for s in llvm-symbolizer llvm-symbolizer-14; do
     fi
 done
 export ASAN_OPTIONS="$san_common:detect_leaks=1:suppressions=$ROOT/stress/asan.supp:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1"
-export LSAN_OPTIONS="suppressions=$ROOT/stress/lsan.supp:print_suppressions=0"
+export LSAN_OPTIONS="suppressions=$ROOT/stress/lsan.supp:print_suppressions=${LSAN_PRINT_SUPPRESSIONS:-0}"
 export UBSAN_OPTIONS="$san_common:halt_on_error=1:print_stacktrace=1:suppressions=$ROOT/stress/ubsan.supp"
 
 # A tree of its own (lock, server root): an ASan run may go on while

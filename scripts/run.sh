@@ -50,8 +50,8 @@ Validibot gateway demo running: nginx on $base, Redis at $run/redis.sock
 
 Org "acme": alice is an author, bob an executor. Their keys (shown once):
 
-  AUTHOR=$author
-  EXECUTOR=$executor
+  export AUTHOR=$author
+  export EXECUTOR=$executor
 
 Try:
 

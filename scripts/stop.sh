@@ -1,8 +1,21 @@
 #!/bin/sh
-# `make stop`: ends what `make run` started.
+# `make stop`: ends what `make run` started, and waits until it is gone
+# (a Redis still shutting down would remove the next one's socket).
 top=$(cd "$(dirname "$0")/.." && pwd)
 run=$top/run
-[ -f "$run/logs/nginx.pid" ] && /usr/sbin/nginx -p "$run/" -c "$run/nginx.conf" -s stop
-[ -f "$run/redis.pid" ] && kill "$(cat "$run/redis.pid")" 2>/dev/null
-rm -f "$run/redis.pid"
+
+if [ -f "$run/logs/nginx.pid" ]; then
+    /usr/sbin/nginx -p "$run/" -c "$run/nginx.conf" -s stop 2>/dev/null
+fi
+
+if [ -f "$run/redis.pid" ]; then
+    pid=$(cat "$run/redis.pid")
+    kill "$pid" 2>/dev/null
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    rm -f "$run/redis.pid"
+fi
+
 exit 0
