@@ -13,7 +13,8 @@ mkdir -p "$run/logs" "$run/redis"
 sh "$top/scripts/stop.sh" >/dev/null 2>&1 || true
 
 # Redis on a unix socket only: nothing else on this machine is disturbed.
-redis-server --port 0 --unixsocket "$run/redis.sock" --unixsocketperm 700 \
+# The socket is world-writable because nginx workers run as "nobody".
+redis-server --port 0 --unixsocket "$run/redis.sock" --unixsocketperm 777 \
     --dir "$run/redis" --save '' --appendonly no --daemonize yes \
     --pidfile "$run/redis.pid" --logfile "$run/redis.log"
 
