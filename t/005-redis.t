@@ -282,10 +282,10 @@ qr/validibot: key "$::ok_id" refused: invalid/
 === TEST 11: a server that answers garbage: 503, nothing passes
 --- http_config eval
 my $c = $::HttpConfig;
-$c =~ s{redis://127\.0\.0\.1:\$TEST_NGINX_REDIS_PORT/0}{redis://127.0.0.1:19851/0};
+$c =~ s{redis://127\.0\.0\.1:\$TEST_NGINX_REDIS_PORT/0}{redis://127.0.0.1:$TEST_NGINX_RAND_PORT_1/0};
 $c
 --- config eval: $::Config
---- tcp_listen: 19851
+--- tcp_listen: $TEST_NGINX_RAND_PORT_1
 --- tcp_reply: @garbage\r\n
 --- tcp_no_close
 --- request
@@ -301,10 +301,10 @@ protocol error
 === TEST 12: a server that answers something else than our script's shape
 --- http_config eval
 my $c = $::HttpConfig;
-$c =~ s{redis://127\.0\.0\.1:\$TEST_NGINX_REDIS_PORT/0}{redis://127.0.0.1:19852/0};
+$c =~ s{redis://127\.0\.0\.1:\$TEST_NGINX_REDIS_PORT/0}{redis://127.0.0.1:$TEST_NGINX_RAND_PORT_2/0};
 $c
 --- config eval: $::Config
---- tcp_listen: 19852
+--- tcp_listen: $TEST_NGINX_RAND_PORT_2
 --- tcp_reply eval
 "+OK\r\n" x 3
 --- tcp_no_close
