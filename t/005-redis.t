@@ -282,7 +282,7 @@ qr/validibot: key "$::ok_id" refused: invalid/
 === TEST 11: a server that answers garbage: 503, nothing passes
 --- http_config eval
 my $c = $::HttpConfig;
-$c =~ s{redis://127\.0\.0\.1:\$TEST_NGINX_REDIS_PORT/0}{redis://127.0.0.1:$TEST_NGINX_RAND_PORT_1/0};
+$c =~ s{redis://127\.0\.0\.1:\$TEST_NGINX_REDIS_PORT/0}{redis://127.0.0.1:\$TEST_NGINX_RAND_PORT_1/0};
 $c
 --- config eval: $::Config
 --- tcp_listen: $TEST_NGINX_RAND_PORT_1
@@ -301,7 +301,7 @@ protocol error
 === TEST 12: a server that answers something else than our script's shape
 --- http_config eval
 my $c = $::HttpConfig;
-$c =~ s{redis://127\.0\.0\.1:\$TEST_NGINX_REDIS_PORT/0}{redis://127.0.0.1:$TEST_NGINX_RAND_PORT_2/0};
+$c =~ s{redis://127\.0\.0\.1:\$TEST_NGINX_REDIS_PORT/0}{redis://127.0.0.1:\$TEST_NGINX_RAND_PORT_2/0};
 $c
 --- config eval: $::Config
 --- tcp_listen: $TEST_NGINX_RAND_PORT_2
