@@ -20,10 +20,21 @@
 #include "ngx_http_validibot_check.h"
 #include "ngx_http_validibot_url.h"
 #include "ngx_http_validibot_redis.h"
+#include "ngx_http_validibot_fail.h"
+#include "ngx_http_validibot_metrics.h"
 
 
 #define NGX_HTTP_VALIDIBOT_MAX_REQUIRE   32
 #define NGX_HTTP_VALIDIBOT_MAX_KEY_FILE  4096
+#define NGX_HTTP_VALIDIBOT_USAGE_SLOTS   4096
+
+#define NGX_HTTP_VALIDIBOT_PREFLIGHT_AUTHENTICATE  0
+#define NGX_HTTP_VALIDIBOT_PREFLIGHT_PASS          1
+
+#define NGX_HTTP_VALIDIBOT_USAGE_SCRIPT                                       \
+    "if redis.call('EXISTS', KEYS[1]) == 1 then "                            \
+    "redis.call('HSET', KEYS[1], 'last_used_at', ARGV[1], "                  \
+    "'last_used_ip', ARGV[2]) end return 0"
 
 
 /* WWW-Authenticate challenges, made once per location */
@@ -44,7 +55,8 @@ enum {
     NGX_HTTP_VALIDIBOT_B_INVALID,
     NGX_HTTP_VALIDIBOT_B_REQUEST,
     NGX_HTTP_VALIDIBOT_B_FORBIDDEN,
-    NGX_HTTP_VALIDIBOT_B_UNAVAILABLE
+    NGX_HTTP_VALIDIBOT_B_UNAVAILABLE,
+    NGX_HTTP_VALIDIBOT_B_THROTTLED
 };
 
 
@@ -58,7 +70,9 @@ enum {
 typedef struct {
     ngx_http_validibot_redis_conf_t   redis;
     ngx_array_t                      *hmacs;   /* ngx_http_validibot_hmac_t */
+    ngx_msec_t                        usage_interval;
     ngx_uint_t                        used;
+    ngx_uint_t                        metrics;
 } ngx_http_validibot_main_conf_t;
 
 
@@ -74,6 +88,14 @@ typedef struct {
     ngx_array_t                      *require;
     ngx_flag_t                        identity_headers;
     ngx_flag_t                        hide_credentials;
+    ngx_http_validibot_fail_zone_t   *fail_zone;
+    ngx_uint_t                        fail_max;
+    time_t                            fail_window;
+    time_t                            max_key_age;
+    time_t                            expiry_leeway;
+    time_t                            expiry_warning;
+    ngx_uint_t                        preflight;
+    ngx_uint_t                        whoami;   /* not inherited */
     ngx_str_t                        *challenge;
 } ngx_http_validibot_loc_conf_t;
 
@@ -87,6 +109,11 @@ typedef struct {
     ngx_str_t                         user;
     ngx_str_t                         roles;
     ngx_str_t                         authorization;  /* unredacted value */
+    ngx_str_t                         email;          /* for whoami */
+    ngx_str_t                         name;
+    ngx_str_t                         label;
+    time_t                            expires_at;
+    struct timespec                   start;          /* for metrics */
     ngx_uint_t                        status;
     ngx_int_t                         rc;
     ngx_uint_t                        body;
@@ -116,6 +143,22 @@ static ngx_table_elt_t *ngx_http_validibot_push_header(ngx_list_t *headers,
 static ngx_http_validibot_ctx_t *ngx_http_validibot_get_ctx(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_validibot_org_valid(ngx_str_t *org);
+static ngx_int_t ngx_http_validibot_throttle(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx, time_t left);
+static void ngx_http_validibot_client_addr(ngx_http_request_t *r,
+    ngx_str_t *key);
+static ngx_uint_t ngx_http_validibot_is_preflight(ngx_http_request_t *r);
+static void ngx_http_validibot_record_usage(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx);
+static ngx_int_t ngx_http_validibot_expiry_warning(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_loc_conf_t *lcf);
+static ngx_int_t ngx_http_validibot_copy_field(ngx_pool_t *pool,
+    ngx_str_t *dst, ngx_http_validibot_span_t *src);
+static u_char *ngx_http_validibot_iso8601(u_char *p, time_t t);
+static ngx_int_t ngx_http_validibot_whoami_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_validibot_status_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_validibot_send(ngx_http_request_t *r,
+    ngx_str_t *type, ngx_str_t *body);
 
 static ngx_int_t ngx_http_validibot_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_validibot_body_filter(ngx_http_request_t *r,
@@ -159,10 +202,29 @@ static char *ngx_http_validibot_org(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_validibot_require(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_validibot_usage_interval(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_validibot_fail_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_validibot_fail_limit(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_validibot_max_key_age(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_validibot_whoami(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_validibot_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_validibot_parse_addr(ngx_conf_t *cf,
     ngx_http_validibot_main_conf_t *vmcf, ngx_str_t *value);
 static ngx_int_t ngx_http_validibot_make_challenges(ngx_conf_t *cf,
     ngx_http_validibot_loc_conf_t *conf);
+
+
+static ngx_conf_enum_t  ngx_http_validibot_preflight_values[] = {
+    { ngx_string("authenticate"), NGX_HTTP_VALIDIBOT_PREFLIGHT_AUTHENTICATE },
+    { ngx_string("pass"), NGX_HTTP_VALIDIBOT_PREFLIGHT_PASS },
+    { ngx_null_string, 0 }
+};
 
 
 static ngx_command_t  ngx_http_validibot_commands[] = {
@@ -237,6 +299,69 @@ static ngx_command_t  ngx_http_validibot_commands[] = {
       offsetof(ngx_http_validibot_loc_conf_t, hide_credentials),
       NULL },
 
+    { ngx_string("validibot_usage_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_validibot_usage_interval,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("validibot_fail_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_validibot_fail_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("validibot_fail_limit"),
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE3,
+      ngx_http_validibot_fail_limit,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("validibot_max_key_age"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_validibot_max_key_age,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("validibot_expiry_leeway"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_validibot_loc_conf_t, expiry_leeway),
+      NULL },
+
+    { ngx_string("validibot_expiry_warning"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_validibot_loc_conf_t, expiry_warning),
+      NULL },
+
+    { ngx_string("validibot_preflight"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_validibot_loc_conf_t, preflight),
+      &ngx_http_validibot_preflight_values },
+
+    { ngx_string("validibot_whoami"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_validibot_whoami,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("validibot_status"),
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_validibot_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -305,7 +430,9 @@ static ngx_str_t  ngx_http_validibot_bodies[] = {
     ngx_string("{\"detail\":\"Permission denied\","
                "\"code\":\"permission_denied\"}"),
     ngx_string("{\"detail\":\"Authentication service unavailable\","
-               "\"code\":\"service_unavailable\"}")
+               "\"code\":\"service_unavailable\"}"),
+    ngx_string("{\"detail\":\"Too many failed attempts\","
+               "\"code\":\"throttled\"}")
 };
 
 
@@ -323,6 +450,7 @@ enum {
     NGX_HTTP_VALIDIBOT_H_KEY_ID,
     NGX_HTTP_VALIDIBOT_H_WWW_AUTHENTICATE,
     NGX_HTTP_VALIDIBOT_H_RETRY_AFTER,
+    NGX_HTTP_VALIDIBOT_H_KEY_EXPIRES,
     NGX_HTTP_VALIDIBOT_NHEADERS
 };
 
@@ -334,7 +462,9 @@ static ngx_http_validibot_header_name_t  ngx_http_validibot_headers[] = {
     { ngx_string("X-Validibot-Roles"), ngx_string("x-validibot-roles"), 0 },
     { ngx_string("X-Validibot-Key-Id"), ngx_string("x-validibot-key-id"), 0 },
     { ngx_string("WWW-Authenticate"), ngx_string("www-authenticate"), 0 },
-    { ngx_string("Retry-After"), ngx_string("retry-after"), 0 }
+    { ngx_string("Retry-After"), ngx_string("retry-after"), 0 },
+    { ngx_string("X-Validibot-Key-Expires"),
+      ngx_string("x-validibot-key-expires"), 0 }
 };
 
 
@@ -370,20 +500,39 @@ static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 static ngx_http_header_handler_pt  ngx_http_validibot_authorization_handler;
 static ngx_uint_t                  ngx_http_validibot_hooks;
 
+/* per worker: when the module last wrote a key's usage, by slot */
+typedef struct {
+    u_char                         public_id[NGX_HTTP_VALIDIBOT_PUBLIC_ID_LEN];
+    time_t                         at;
+} ngx_http_validibot_usage_t;
+
+static ngx_http_validibot_usage_t  *ngx_http_validibot_usage;
+
 
 static ngx_int_t
 ngx_http_validibot_handler(ngx_http_request_t *r)
 {
-    ngx_str_t                        value, lookup_org;
+    time_t                           left;
+    ngx_str_t                        value, lookup_org, addr;
     ngx_http_cleanup_t              *cln;
     ngx_http_validibot_ctx_t        *ctx;
     ngx_http_validibot_loc_conf_t   *lcf;
     ngx_http_validibot_cred_e        cred;
     ngx_http_validibot_waiter_t     *w;
+    ngx_http_validibot_main_conf_t  *vmcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
 
     if (lcf->realm.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    /* browsers never send credentials on a CORS preflight */
+
+    if (lcf->preflight == NGX_HTTP_VALIDIBOT_PREFLIGHT_PASS
+        && r->method == NGX_HTTP_OPTIONS
+        && ngx_http_validibot_is_preflight(r))
+    {
         return NGX_DECLINED;
     }
 
@@ -400,6 +549,16 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
 
     if (ctx->state == NGX_HTTP_VALIDIBOT_DONE) {
         return ctx->rc;
+    }
+
+    if (lcf->fail_zone) {
+        ngx_http_validibot_client_addr(r, &addr);
+
+        left = ngx_http_validibot_fail_locked(lcf->fail_zone, &addr,
+                                              lcf->fail_window);
+        if (left) {
+            return ngx_http_validibot_throttle(r, ctx, left);
+        }
     }
 
     if (r->headers_in.authorization == NULL) {
@@ -451,6 +610,8 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    vmcf = ngx_http_get_module_main_conf(r, ngx_http_validibot_module);
+
     w = ngx_http_validibot_redis_lookup(&ctx->key_id, &lookup_org,
                                         ngx_http_validibot_lookup_done, ctx,
                                         r->connection->log);
@@ -465,6 +626,10 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
 
     ctx->waiter = w;
     ctx->state = NGX_HTTP_VALIDIBOT_PENDING;
+
+    if (vmcf->metrics) {
+        (void) clock_gettime(CLOCK_MONOTONIC, &ctx->start);
+    }
 
     /* notice a client that goes away while we wait */
     r->read_event_handler = ngx_http_test_reading;
@@ -486,7 +651,8 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
     ngx_http_validibot_require_t     *req;
     ngx_http_validibot_loc_conf_t    *lcf;
     ngx_http_validibot_main_conf_t   *vmcf;
-    ngx_http_validibot_span_t        *user;
+    ngx_http_validibot_span_t        *f;
+    struct timespec                   now;
     u_char                            roles[NGX_HTTP_VALIDIBOT_ROLES_MAX_LEN];
 
     ctx = data;
@@ -494,6 +660,16 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
     c = r->connection;
 
     ctx->waiter = NULL;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
+    vmcf = ngx_http_get_module_main_conf(r, ngx_http_validibot_module);
+
+    if (vmcf->metrics) {
+        (void) clock_gettime(CLOCK_MONOTONIC, &now);
+        ngx_http_validibot_metrics_latency(
+            (now.tv_sec - ctx->start.tv_sec) * 1000000
+            + (now.tv_nsec - ctx->start.tv_nsec) / 1000);
+    }
 
     if (reply == NULL) {
         status = ngx_http_validibot_decide(r, ctx,
@@ -512,15 +688,14 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
         goto done;
     }
 
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
-    vmcf = ngx_http_get_module_main_conf(r, ngx_http_validibot_module);
-
     ngx_memzero(&chk, sizeof(ngx_http_validibot_check_t));
 
     chk.key = &ctx->key;
     chk.hmacs = vmcf->hmacs->elts;
     chk.nhmacs = vmcf->hmacs->nelts;
     chk.now = ngx_time();
+    chk.leeway = lcf->expiry_leeway;
+    chk.max_age = lcf->max_key_age;
     chk.org = ctx->has_org;
     chk.need = need;
 
@@ -537,18 +712,28 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
     status = ngx_http_validibot_check(&chk, &rec);
 
     if (status == NGX_HTTP_VALIDIBOT_OK) {
-        user = &rec.field[NGX_HTTP_VALIDIBOT_F_USER];
+        f = rec.field;
+        ctx->expires_at = (time_t) chk.expires_at;
 
-        ctx->user.data = ngx_pnalloc(r->pool, user->len);
-        if (ctx->user.data == NULL) {
+        if (ngx_http_validibot_copy_field(r->pool, &ctx->user,
+                                          &f[NGX_HTTP_VALIDIBOT_F_USER])
+            != NGX_OK
+            || (lcf->whoami
+                && (ngx_http_validibot_copy_field(r->pool, &ctx->email,
+                                              &f[NGX_HTTP_VALIDIBOT_F_EMAIL])
+                    != NGX_OK
+                    || ngx_http_validibot_copy_field(r->pool, &ctx->name,
+                                               &f[NGX_HTTP_VALIDIBOT_F_NAME])
+                       != NGX_OK
+                    || ngx_http_validibot_copy_field(r->pool, &ctx->label,
+                                              &f[NGX_HTTP_VALIDIBOT_F_LABEL])
+                       != NGX_OK)))
+        {
             status = ngx_http_validibot_decide(r, ctx,
                                            NGX_HTTP_VALIDIBOT_STORE_ERROR,
                                            "out of memory");
             goto done;
         }
-
-        ngx_memcpy(ctx->user.data, user->data, user->len);
-        ctx->user.len = user->len;
 
         if (ctx->has_org) {
             i = ngx_http_validibot_roles_format(chk.roles, roles);
@@ -561,7 +746,16 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
         }
     }
 
-    (void) ngx_http_validibot_decide(r, ctx, status, chk.reason);
+    if (ngx_http_validibot_decide(r, ctx, status, chk.reason) == NGX_OK) {
+
+        if (vmcf->usage_interval) {
+            ngx_http_validibot_record_usage(r, ctx);
+        }
+
+        if (ngx_http_validibot_expiry_warning(r, ctx, lcf) != NGX_OK) {
+            ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
 
 done:
 
@@ -594,7 +788,8 @@ static ngx_int_t
 ngx_http_validibot_decide(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_uint_t status, const char *reason)
 {
-    ngx_str_t                      *challenge, retry;
+    time_t                          left;
+    ngx_str_t                      *challenge, retry, addr;
     ngx_table_elt_t                *h;
     ngx_http_validibot_loc_conf_t  *lcf;
 
@@ -603,6 +798,8 @@ ngx_http_validibot_decide(ngx_http_request_t *r,
     ctx->status = status;
     ctx->state = NGX_HTTP_VALIDIBOT_DONE;
     challenge = NULL;
+
+    ngx_http_validibot_metrics_status(status);
 
     switch (status) {
 
@@ -656,6 +853,21 @@ ngx_http_validibot_decide(ngx_http_request_t *r,
         challenge = &lcf->challenge[NGX_HTTP_VALIDIBOT_C_REQUEST];
     }
 
+    if (lcf->fail_zone
+        && (ctx->rc == NGX_HTTP_UNAUTHORIZED || ctx->rc == NGX_HTTP_BAD_REQUEST))
+    {
+        ngx_http_validibot_client_addr(r, &addr);
+
+        left = ngx_http_validibot_fail_count(lcf->fail_zone, &addr,
+                                             lcf->fail_max, lcf->fail_window);
+        if (left) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "validibot: client locked out for %T s after %ui "
+                          "failed attempts", left, lcf->fail_max);
+            ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_LOCKOUTS);
+        }
+    }
+
     if (ctx->key_id.len) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "validibot: key \"%V\" refused: %s, %s",
@@ -694,6 +906,458 @@ ngx_http_validibot_decide(ngx_http_request_t *r,
     }
 
     return ctx->rc;
+}
+
+
+/*
+ * 429 before any Redis work for an address that failed too often; it does
+ * not count as a failure itself.
+ */
+
+static ngx_int_t
+ngx_http_validibot_throttle(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx, time_t left)
+{
+    ngx_str_t  retry;
+
+    ctx->status = NGX_HTTP_VALIDIBOT_THROTTLED;
+    ctx->state = NGX_HTTP_VALIDIBOT_DONE;
+    ctx->rc = NGX_HTTP_TOO_MANY_REQUESTS;
+    ctx->body = NGX_HTTP_VALIDIBOT_B_THROTTLED;
+
+    ngx_http_validibot_metrics_status(NGX_HTTP_VALIDIBOT_THROTTLED);
+    ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_THROTTLED);
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "validibot: refused: throttled, too many failed attempts");
+
+    retry.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (retry.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    retry.len = ngx_sprintf(retry.data, "%T", left) - retry.data;
+
+    if (ngx_http_validibot_push_header(&r->headers_out.headers,
+                                       NGX_HTTP_VALIDIBOT_H_RETRY_AFTER,
+                                       &retry)
+        == NULL)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ctx->rc;
+}
+
+
+/* the client address as $binary_remote_addr has it (real_ip applies) */
+
+static void
+ngx_http_validibot_client_addr(ngx_http_request_t *r, ngx_str_t *key)
+{
+    struct sockaddr_in   *sin;
+#if (NGX_HAVE_INET6)
+    struct sockaddr_in6  *sin6;
+#endif
+
+    switch (r->connection->sockaddr->sa_family) {
+
+    case AF_INET:
+        sin = (struct sockaddr_in *) r->connection->sockaddr;
+        key->len = sizeof(in_addr_t);
+        key->data = (u_char *) &sin->sin_addr;
+        break;
+
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+        sin6 = (struct sockaddr_in6 *) r->connection->sockaddr;
+        key->len = sizeof(struct in6_addr);
+        key->data = sin6->sin6_addr.s6_addr;
+        break;
+#endif
+
+    default:
+        *key = r->connection->addr_text;
+        break;
+    }
+}
+
+
+static ngx_uint_t
+ngx_http_validibot_is_preflight(ngx_http_request_t *r)
+{
+    ngx_uint_t        i, found;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    found = 0;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("origin") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "origin",
+                               sizeof("origin") - 1) == 0)
+        {
+            found |= 1;
+
+        } else if (h[i].key.len == sizeof("access-control-request-method") - 1
+                   && ngx_strncasecmp(h[i].key.data,
+                                  (u_char *) "access-control-request-method",
+                                  sizeof("access-control-request-method") - 1)
+                      == 0)
+        {
+            found |= 2;
+        }
+    }
+
+    return found == 3;
+}
+
+
+/*
+ * last_used_at and last_used_ip, at most once per interval per key in this
+ * worker, as a command nobody waits for: it never delays or fails the
+ * request.  A slot holds one key; two keys sharing a slot only cost an
+ * extra write.
+ */
+
+static void
+ngx_http_validibot_record_usage(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx)
+{
+    u_char                          *p;
+    time_t                           now;
+    ngx_int_t                        slot;
+    ngx_str_t                        argv[6];
+    ngx_http_validibot_usage_t      *u;
+    ngx_http_validibot_main_conf_t  *vmcf;
+    u_char                           key[NGX_HTTP_VALIDIBOT_PREFIX_MAX_LEN
+                                         + sizeof("key:") - 1
+                                         + NGX_HTTP_VALIDIBOT_PUBLIC_ID_LEN];
+    u_char                           at[NGX_TIME_T_LEN];
+
+    static ngx_str_t  script = ngx_string(NGX_HTTP_VALIDIBOT_USAGE_SCRIPT);
+
+    if (ngx_http_validibot_usage == NULL) {
+        return;
+    }
+
+    vmcf = ngx_http_get_module_main_conf(r, ngx_http_validibot_module);
+    now = ngx_time();
+
+    slot = ngx_hextoi(ctx->key_id.data, 6);
+    if (slot == NGX_ERROR) {
+        return;
+    }
+
+    u = &ngx_http_validibot_usage[slot % NGX_HTTP_VALIDIBOT_USAGE_SLOTS];
+
+    if (ngx_memcmp(u->public_id, ctx->key_id.data, ctx->key_id.len) == 0
+        && now - u->at < (time_t) (vmcf->usage_interval / 1000))
+    {
+        return;
+    }
+
+    ngx_memcpy(u->public_id, ctx->key_id.data, ctx->key_id.len);
+    u->at = now;
+
+    p = ngx_cpymem(key, vmcf->redis.prefix.data, vmcf->redis.prefix.len);
+    p = ngx_cpymem(p, "key:", sizeof("key:") - 1);
+    p = ngx_cpymem(p, ctx->key_id.data, ctx->key_id.len);
+
+    ngx_str_set(&argv[0], "EVAL");
+    argv[1] = script;
+    ngx_str_set(&argv[2], "1");
+    argv[3].data = key;
+    argv[3].len = p - key;
+    argv[4].data = at;
+    argv[4].len = ngx_sprintf(at, "%T", now) - at;
+    argv[5] = r->connection->addr_text;
+
+    if (ngx_http_validibot_redis_command(6, argv) != NGX_OK) {
+        /* try again on the next request */
+        u->at = 0;
+    }
+}
+
+
+/* X-Validibot-Key-Expires on a success, when the key expires soon */
+
+static ngx_int_t
+ngx_http_validibot_expiry_warning(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_loc_conf_t *lcf)
+{
+    ngx_str_t  value;
+
+    if (ctx->expires_at == 0
+        || ctx->expires_at - ngx_time() > lcf->expiry_warning)
+    {
+        return NGX_OK;
+    }
+
+    value.data = ngx_pnalloc(r->pool, sizeof("1970-01-01T00:00:00Z") + 16);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.len = ngx_http_validibot_iso8601(value.data, ctx->expires_at)
+                - value.data;
+
+    if (ngx_http_validibot_push_header(&r->headers_out.headers,
+                                       NGX_HTTP_VALIDIBOT_H_KEY_EXPIRES,
+                                       &value)
+        == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_validibot_copy_field(ngx_pool_t *pool, ngx_str_t *dst,
+    ngx_http_validibot_span_t *src)
+{
+    if (src->data == NULL || src->len == 0) {
+        ngx_str_null(dst);
+        return NGX_OK;
+    }
+
+    dst->data = ngx_pnalloc(pool, src->len);
+    if (dst->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(dst->data, src->data, src->len);
+    dst->len = src->len;
+
+    return NGX_OK;
+}
+
+
+static u_char *
+ngx_http_validibot_iso8601(u_char *p, time_t t)
+{
+    ngx_tm_t  tm;
+
+    ngx_gmtime(t, &tm);
+
+    return ngx_sprintf(p, "%4d-%02d-%02dT%02d:%02d:%02dZ",
+                       tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                       tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec);
+}
+
+
+static size_t
+ngx_http_validibot_json_len(ngx_str_t *s)
+{
+    return s->len ? sizeof("\"\"") - 1 + s->len
+                    + ngx_escape_json(NULL, s->data, s->len)
+                  : sizeof("null") - 1;
+}
+
+
+static u_char *
+ngx_http_validibot_json_str(u_char *p, ngx_str_t *s)
+{
+    if (s->len == 0) {
+        return ngx_cpymem(p, "null", sizeof("null") - 1);
+    }
+
+    *p++ = '"';
+    p = (u_char *) ngx_escape_json(p, s->data, s->len);
+    *p++ = '"';
+
+    return p;
+}
+
+
+/*
+ * What Validibot's GET /api/v1/auth/me/ answers, and more: the key's id,
+ * label and expiry, and with an org the roles held in it.
+ */
+
+static ngx_int_t
+ngx_http_validibot_whoami_handler(ngx_http_request_t *r)
+{
+    u_char                    *p, *q, *end;
+    size_t                     len;
+    ngx_int_t                  rc;
+    ngx_str_t                  body, role;
+    ngx_http_validibot_ctx_t  *ctx;
+
+    static ngx_str_t  type = ngx_string("application/json");
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_validibot_module);
+
+    /* "satisfy any" may let a request in without a verified key */
+
+    if (ctx == NULL || ctx->state != NGX_HTTP_VALIDIBOT_DONE
+        || ctx->status != NGX_HTTP_VALIDIBOT_OK)
+    {
+        return NGX_HTTP_UNAUTHORIZED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    len = sizeof("{\"email\":,\"name\":,\"user\":,\"key_id\":,\"label\":,"
+                 "\"expires_at\":}") - 1
+          + ngx_http_validibot_json_len(&ctx->email)
+          + ngx_http_validibot_json_len(&ctx->name)
+          + ngx_http_validibot_json_len(&ctx->user)
+          + ngx_http_validibot_json_len(&ctx->key_id)
+          + ngx_http_validibot_json_len(&ctx->label)
+          + sizeof("\"1970-01-01T00:00:00Z\"") + 16;
+
+    if (ctx->has_org) {
+        len += sizeof(",\"org\":,\"roles\":[]") - 1
+               + ngx_http_validibot_json_len(&ctx->org)
+               + 3 * ctx->roles.len + 2;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    body.data = p;
+
+    p = ngx_cpymem(p, "{\"email\":", sizeof("{\"email\":") - 1);
+    p = ngx_http_validibot_json_str(p, &ctx->email);
+    p = ngx_cpymem(p, ",\"name\":", sizeof(",\"name\":") - 1);
+    p = ngx_http_validibot_json_str(p, &ctx->name);
+    p = ngx_cpymem(p, ",\"user\":", sizeof(",\"user\":") - 1);
+    p = ngx_http_validibot_json_str(p, &ctx->user);
+    p = ngx_cpymem(p, ",\"key_id\":", sizeof(",\"key_id\":") - 1);
+    p = ngx_http_validibot_json_str(p, &ctx->key_id);
+    p = ngx_cpymem(p, ",\"label\":", sizeof(",\"label\":") - 1);
+    p = ngx_http_validibot_json_str(p, &ctx->label);
+    p = ngx_cpymem(p, ",\"expires_at\":", sizeof(",\"expires_at\":") - 1);
+
+    if (ctx->expires_at) {
+        *p++ = '"';
+        p = ngx_http_validibot_iso8601(p, ctx->expires_at);
+        *p++ = '"';
+
+    } else {
+        p = ngx_cpymem(p, "null", sizeof("null") - 1);
+    }
+
+    if (ctx->has_org) {
+        p = ngx_cpymem(p, ",\"org\":", sizeof(",\"org\":") - 1);
+        p = ngx_http_validibot_json_str(p, &ctx->org);
+        p = ngx_cpymem(p, ",\"roles\":[", sizeof(",\"roles\":[") - 1);
+
+        q = ctx->roles.data;
+        end = q + ctx->roles.len;
+
+        while (q < end) {
+            role.data = q;
+
+            while (q < end && *q != ',') {
+                q++;
+            }
+
+            role.len = q - role.data;
+
+            if (role.data != ctx->roles.data) {
+                *p++ = ',';
+            }
+
+            p = ngx_http_validibot_json_str(p, &role);
+            q++;
+        }
+
+        *p++ = ']';
+    }
+
+    *p++ = '}';
+
+    body.len = p - body.data;
+
+    return ngx_http_validibot_send(r, &type, &body);
+}
+
+
+static ngx_int_t
+ngx_http_validibot_status_handler(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+    ngx_str_t  body;
+
+    static ngx_str_t  type = ngx_string("text/plain; version=0.0.4");
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_validibot_metrics_render(r->pool, &body) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_validibot_send(r, &type, &body);
+}
+
+
+static ngx_int_t
+ngx_http_validibot_send(ngx_http_request_t *r, ngx_str_t *type,
+    ngx_str_t *body)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
+    r->headers_out.content_length_n = body->len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = body->data;
+    b->last = body->data + body->len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
 }
 
 
@@ -1373,6 +2037,7 @@ ngx_http_validibot_create_main_conf(ngx_conf_t *cf)
 
     vmcf->redis.timeout = NGX_CONF_UNSET_MSEC;
     vmcf->redis.connections = NGX_CONF_UNSET_UINT;
+    vmcf->usage_interval = NGX_CONF_UNSET_MSEC;
 
     vmcf->hmacs = ngx_array_create(cf->pool, 2,
                                    sizeof(ngx_http_validibot_hmac_t));
@@ -1399,6 +2064,7 @@ ngx_http_validibot_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_msec_value(vmcf->redis.timeout, 500);
     ngx_conf_init_uint_value(vmcf->redis.connections, 2);
+    ngx_conf_init_msec_value(vmcf->usage_interval, 3600000);
 
     if (vmcf->redis.prefix.data == NULL) {
         ngx_str_set(&vmcf->redis.prefix, "validibot:");
@@ -1429,6 +2095,13 @@ ngx_http_validibot_create_loc_conf(ngx_conf_t *cf)
     conf->require = NGX_CONF_UNSET_PTR;
     conf->identity_headers = NGX_CONF_UNSET;
     conf->hide_credentials = NGX_CONF_UNSET;
+    conf->fail_zone = NGX_CONF_UNSET_PTR;
+    conf->fail_max = NGX_CONF_UNSET_UINT;
+    conf->fail_window = NGX_CONF_UNSET;
+    conf->max_key_age = NGX_CONF_UNSET;
+    conf->expiry_leeway = NGX_CONF_UNSET;
+    conf->expiry_warning = NGX_CONF_UNSET;
+    conf->preflight = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -1451,6 +2124,30 @@ ngx_http_validibot_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->require, prev->require, NULL);
     ngx_conf_merge_value(conf->identity_headers, prev->identity_headers, 1);
     ngx_conf_merge_value(conf->hide_credentials, prev->hide_credentials, 1);
+
+    if (conf->fail_zone == NGX_CONF_UNSET_PTR) {
+        conf->fail_zone = prev->fail_zone;
+        conf->fail_max = prev->fail_max;
+        conf->fail_window = prev->fail_window;
+    }
+
+    if (conf->fail_zone == NGX_CONF_UNSET_PTR) {
+        conf->fail_zone = NULL;
+    }
+
+    ngx_conf_merge_sec_value(conf->max_key_age, prev->max_key_age, 0);
+    ngx_conf_merge_sec_value(conf->expiry_leeway, prev->expiry_leeway, 0);
+    ngx_conf_merge_sec_value(conf->expiry_warning, prev->expiry_warning,
+                             7 * 86400);
+    ngx_conf_merge_uint_value(conf->preflight, prev->preflight,
+                              NGX_HTTP_VALIDIBOT_PREFLIGHT_AUTHENTICATE);
+
+    if (conf->whoami && conf->realm.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_whoami\" needs \"validibot_auth\" "
+                           "in its location");
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->realm.len == 0) {
         return NGX_CONF_OK;
@@ -1617,6 +2314,15 @@ ngx_http_validibot_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    if (vmcf->usage_interval) {
+        ngx_http_validibot_usage = ngx_pcalloc(cycle->pool,
+                                       NGX_HTTP_VALIDIBOT_USAGE_SLOTS
+                                       * sizeof(ngx_http_validibot_usage_t));
+        if (ngx_http_validibot_usage == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
     return ngx_http_validibot_redis_init_process(cycle, &vmcf->redis);
 }
 
@@ -1624,6 +2330,7 @@ ngx_http_validibot_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_validibot_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_validibot_usage = NULL;
     ngx_http_validibot_redis_exit_process(cycle);
 }
 
@@ -2083,6 +2790,217 @@ ngx_http_validibot_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     req->mask = mask;
     req->methods = methods;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_validibot_usage_interval(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_validibot_main_conf_t *vmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (vmcf->usage_interval != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        vmcf->usage_interval = 0;
+        return NGX_CONF_OK;
+    }
+
+    vmcf->usage_interval = ngx_parse_time(&value[1], 0);
+
+    if (vmcf->usage_interval == (ngx_msec_t) NGX_ERROR
+        || vmcf->usage_interval < 1000)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_usage_interval\": invalid time \"%V\", "
+                           "use \"off\" or at least 1s", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_validibot_fail_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    if (ngx_http_validibot_fail_zone_add(cf, &value[1]) == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_validibot_fail_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_validibot_loc_conf_t *lcf = conf;
+
+    time_t       window;
+    ngx_int_t    max;
+    ngx_str_t   *value, name, s;
+    ngx_uint_t   i;
+
+    if (lcf->fail_zone != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    ngx_str_null(&name);
+    max = NGX_ERROR;
+    window = NGX_ERROR;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+            name.data = value[i].data + 5;
+            name.len = value[i].len - 5;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "max=", 4) == 0) {
+            max = ngx_atoi(value[i].data + 4, value[i].len - 4);
+            if (max < 1) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"validibot_fail_limit\": invalid "
+                                   "\"%V\", max must be 1 or more",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "window=", 7) == 0) {
+            s.data = value[i].data + 7;
+            s.len = value[i].len - 7;
+
+            window = ngx_parse_time(&s, 1);
+            if (window == (time_t) NGX_ERROR || window < 1) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"validibot_fail_limit\": invalid "
+                                   "\"%V\", window must be 1s or more",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_fail_limit\": invalid parameter "
+                           "\"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (name.len == 0 || max == NGX_ERROR || window == (time_t) NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_fail_limit\" needs zone=, max= and "
+                           "window=");
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->fail_zone = ngx_http_validibot_fail_zone_find(cf, &name);
+    if (lcf->fail_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->fail_max = max;
+    lcf->fail_window = window;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_validibot_max_key_age(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_validibot_loc_conf_t *lcf = conf;
+
+    ngx_str_t  *value;
+
+    if (lcf->max_key_age != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        lcf->max_key_age = 0;
+        return NGX_CONF_OK;
+    }
+
+    lcf->max_key_age = ngx_parse_time(&value[1], 1);
+
+    if (lcf->max_key_age == (time_t) NGX_ERROR || lcf->max_key_age < 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_max_key_age\": invalid time \"%V\", "
+                           "use \"off\" or at least 1s", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_validibot_whoami(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_validibot_loc_conf_t *lcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (lcf->whoami) {
+        return "is duplicate";
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_validibot_whoami_handler;
+
+    lcf->whoami = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_validibot_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_uint_t                       i;
+    ngx_http_core_loc_conf_t        *clcf;
+    ngx_http_validibot_main_conf_t  *vmcf;
+
+    static const char  *names[NGX_HTTP_VALIDIBOT_NSTATUS];
+
+    for (i = 0; i < NGX_HTTP_VALIDIBOT_NSTATUS; i++) {
+        names[i] = ngx_http_validibot_status_name(i);
+    }
+
+    if (ngx_http_validibot_metrics_add(cf, NGX_HTTP_VALIDIBOT_NSTATUS, names)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    vmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_validibot_module);
+    vmcf->metrics = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_validibot_status_handler;
 
     return NGX_CONF_OK;
 }

@@ -61,7 +61,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void
 verdict(const ngx_http_validibot_record_t *rec, unsigned org, size_t nneed,
-    int64_t leeway)
+    int64_t leeway, int64_t max_age)
 {
     ngx_http_validibot_check_t   chk;
     ngx_http_validibot_status_e  s;
@@ -72,6 +72,7 @@ verdict(const ngx_http_validibot_record_t *rec, unsigned org, size_t nneed,
     chk.nhmacs = 2;
     chk.now = 1764000000;
     chk.leeway = leeway;
+    chk.max_age = max_age;
     chk.org = org;
     chk.need = need;
     chk.nneed = nneed;
@@ -139,10 +140,13 @@ one(const redisReply *reply)
         (void) ngx_http_validibot_span_int(&rec.field[i], &v);
     }
 
-    verdict(&rec, 0, 0, 0);
-    verdict(&rec, 0, 2, 0);
-    verdict(&rec, 1, 0, 60);
-    verdict(&rec, 1, 2, 0);
+    verdict(&rec, 0, 0, 0, 0);
+    verdict(&rec, 0, 2, 0, 0);
+    verdict(&rec, 1, 0, 60, 0);
+    verdict(&rec, 1, 2, 0, 0);
+    verdict(&rec, 0, 0, -60, 90 * 86400);
+    verdict(&rec, 0, 0, INT64_MAX, INT64_MAX);
+    verdict(&rec, 0, 0, INT64_MIN, 1);
 }
 
 

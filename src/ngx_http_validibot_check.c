@@ -36,7 +36,8 @@ static const char  *ngx_http_validibot_status_names[] = {
     "org_inactive",
     "not_member",
     "forbidden",
-    "store_error"
+    "store_error",
+    "throttled"
 };
 
 typedef char ngx_http_validibot_names_fit[
@@ -163,6 +164,31 @@ ngx_http_validibot_check(ngx_http_validibot_check_t *chk,
     {
         return ngx_http_validibot_refuse(chk, NGX_HTTP_VALIDIBOT_EXPIRED,
                                          "expired");
+    }
+
+    chk->expires_at = t;
+
+    /*
+     * An expiry policy of the edge: a key older than max_age is expired
+     * whatever its record says; one with no creation time is too old.
+     */
+
+    if (chk->max_age > 0) {
+        if (ngx_http_validibot_span_int(&f[NGX_HTTP_VALIDIBOT_F_CREATED_AT],
+                                        &t)
+            != 0
+            || t == 0)
+        {
+            return ngx_http_validibot_refuse(chk, NGX_HTTP_VALIDIBOT_EXPIRED,
+                                             "no created_at for max key age");
+        }
+
+        if (t <= INT64_MAX - chk->max_age - (chk->leeway > 0 ? chk->leeway : 0)
+            && chk->now >= t + chk->max_age + chk->leeway)
+        {
+            return ngx_http_validibot_refuse(chk, NGX_HTTP_VALIDIBOT_EXPIRED,
+                                             "older than max key age");
+        }
     }
 
     if (f[NGX_HTTP_VALIDIBOT_F_USER_ACTIVE].data == NULL) {

@@ -30,6 +30,7 @@ typedef enum {
     NGX_HTTP_VALIDIBOT_NOT_MEMBER,
     NGX_HTTP_VALIDIBOT_FORBIDDEN,
     NGX_HTTP_VALIDIBOT_STORE_ERROR,
+    NGX_HTTP_VALIDIBOT_THROTTLED,
     NGX_HTTP_VALIDIBOT_NSTATUS
 } ngx_http_validibot_status_e;
 
@@ -41,12 +42,14 @@ typedef struct {
     size_t                            nhmacs;
     int64_t                           now;       /* unix seconds */
     int64_t                           leeway;    /* seconds, expiry skew */
+    int64_t                           max_age;   /* seconds, 0: no limit */
     unsigned                          org;       /* an org was named */
     const uint32_t                   *need;      /* role masks, all must */
     size_t                            nneed;     /*   hold; any bit is ok */
 
     /* out */
     uint32_t                          roles;     /* membership's roles */
+    int64_t                           expires_at; /* 0: never */
     const char                       *reason;    /* for the log; static */
 } ngx_http_validibot_check_t;
 
@@ -55,7 +58,7 @@ typedef struct {
  * Decides.  "rec" may be NULL-free but not found (rec->found == 0): the
  * digest is still computed with the first configured key so that a miss
  * costs what a hit does.  Never returns STORE_ERROR, MISSING or
- * MALFORMED; those are the caller's.
+ * MALFORMED; those are the caller's (and THROTTLED).
  */
 ngx_http_validibot_status_e ngx_http_validibot_check(
     ngx_http_validibot_check_t *chk, const ngx_http_validibot_record_t *rec);

@@ -12,6 +12,7 @@
 
 #include "ngx_http_validibot_redis.h"
 #include "ngx_http_validibot_script.h"
+#include "ngx_http_validibot_metrics.h"
 
 
 #define NGX_HTTP_VALIDIBOT_BACKOFF_MIN   100
@@ -246,6 +247,9 @@ ngx_http_validibot_redis_lookup(ngx_str_t *public_id, ngx_str_t *org,
         ngx_queue_insert_head(&ngx_http_validibot_redis->free, &w->queue);
         return NULL;
     }
+
+    ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_LOOKUPS);
+    ngx_http_validibot_metrics_depth(1);
 
     ngx_http_validibot_redis_arm(rc);
     ngx_http_validibot_redis_flush(rc);
@@ -525,6 +529,8 @@ ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
         return NGX_ERROR;
     }
 
+    ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_RECONNECTS);
+
     c = rc->peer.connection;
     c->data = rc;
     c->read->handler = ngx_http_validibot_redis_read_handler;
@@ -666,10 +672,16 @@ ngx_http_validibot_redis_fail(ngx_http_validibot_conn_t *rc,
     {
         w = ngx_queue_data(q, ngx_http_validibot_waiter_t, queue);
 
-        if (w->type == NGX_HTTP_VALIDIBOT_W_LOOKUP && w->handler) {
-            n++;
+        if (w->type == NGX_HTTP_VALIDIBOT_W_LOOKUP) {
+            ngx_http_validibot_metrics_depth(-1);
+
+            if (w->handler) {
+                n++;
+            }
         }
     }
+
+    ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_REDIS_ERRORS);
 
     ngx_log_error(NGX_LOG_ERR, redis->log, 0,
                   "validibot: redis %V: %s, %ui lookup(s) failed",
@@ -773,6 +785,7 @@ ngx_http_validibot_redis_timer_handler(ngx_event_t *ev)
         return;
     }
 
+    ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_REDIS_TIMEOUTS);
     ngx_http_validibot_redis_fail(rc, "timed out");
 }
 
@@ -1049,6 +1062,10 @@ ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
     ngx_queue_remove(q);
     rc->nwaiters--;
     ngx_queue_insert_head(&redis->free, q);
+
+    if (w->type == NGX_HTTP_VALIDIBOT_W_LOOKUP) {
+        ngx_http_validibot_metrics_depth(-1);
+    }
 
     handler = w->handler;
     w->handler = NULL;

@@ -598,7 +598,8 @@ main(void)
         static const char  *names[] = {
             "ok", "missing", "malformed", "invalid", "revoked", "expired",
             "user_inactive", "org_inactive", "not_member", "forbidden",
-            "store_error"
+            "store_error",
+            "throttled"
         };
 
         for (i = 0; i < NGX_HTTP_VALIDIBOT_NSTATUS; i++) {

@@ -70,10 +70,11 @@ decode(const void *p, size_t len, ngx_http_validibot_record_t *rec)
 static size_t
 record(char *buf, int i, const char *repl, size_t rlen)
 {
-    int          k;
-    size_t       n;
+    int                  k;
+    size_t               n;
     static const char  *v[] = {
-        "42", "0e686ddb7c05262fd98181346ff564127a826d008d03c4480728587e0c563c0a",
+        "42",
+        "0e686ddb7c05262fd98181346ff564127a826d008d03c4480728587e0c563c0a",
         "1", "1795536000", "", "1764000000", "CI", "1", "ci@example.com",
         "CI bot", "active", "1", "author,executor"
     };
