@@ -2248,6 +2248,8 @@ static ngx_int_t
 ngx_http_validibot_init(ngx_conf_t *cf)
 {
     ngx_uint_t                        i;
+    ngx_list_part_t                  *part;
+    ngx_shm_zone_t                   *shm;
     ngx_http_handler_pt              *h;
     ngx_http_core_main_conf_t        *cmcf;
     ngx_http_validibot_main_conf_t   *vmcf;
@@ -2260,6 +2262,32 @@ ngx_http_validibot_init(ngx_conf_t *cf)
                            "\"validibot_auth\" is used but no "
                            "\"validibot_digest_key\" is set");
         return NGX_ERROR;
+    }
+
+    /* a validibot_fail_limit zone that no validibot_fail_zone declared */
+
+    part = &cf->cycle->shared_memory.part;
+    shm = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            shm = part->elts;
+            i = 0;
+        }
+
+        if (shm[i].tag == &ngx_http_validibot_module && shm[i].shm.size == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"validibot_fail_limit\": unknown zone \"%V\", "
+                               "declare it with \"validibot_fail_zone\"",
+                               &shm[i].shm.name);
+            return NGX_ERROR;
+        }
     }
 
     for (i = 0; i < NGX_HTTP_VALIDIBOT_NHEADERS; i++) {

@@ -63,6 +63,7 @@ ngx_http_validibot_check(ngx_http_validibot_check_t *chk,
     unsigned char                     computed[64];
 
     chk->roles = 0;
+    chk->expires_at = 0;
     chk->reason = NULL;
 
     if (chk->nhmacs == 0) {

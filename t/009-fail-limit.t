@@ -160,3 +160,13 @@ invalid number of arguments in "validibot_fail_limit" directive
 --- must_die
 --- error_log
 "validibot_fail_zone"
+
+
+
+=== TEST 9: validibot_fail_limit naming a zone nobody declared
+--- http_config eval: $::HttpConfig
+--- config
+    location /x { validibot_fail_limit zone=nowhere max=3 window=1m; }
+--- must_die
+--- error_log
+"validibot_fail_limit": unknown zone "nowhere", declare it with "validibot_fail_zone"
