@@ -1,0 +1,299 @@
+#!/bin/bash
+# Builds nginx 1.22.1 itself from Debian's source package with
+# AddressSanitizer + UndefinedBehaviorSanitizer, and this module as a
+# dynamic module of that tree with the same flags (docs/hardening.md).
+#
+#   scripts/asan-build.sh            build (incremental after the first run)
+#   scripts/asan-build.sh test [t/foo.t ...]
+#                                    build, then run the t/ suite (or the
+#                                    files given) on it: `make test-asan`
+#   ASAN_DIR=/path scripts/asan-build.sh ...   (default build/asan)
+#
+# The results of the build are
+#   $ASAN_DIR/nginx-1.22.1/objs/nginx
+#   $ASAN_DIR/nginx-1.22.1/objs/ngx_http_validibot_module.so
+#
+# The test run fails when prove fails or when any sanitizer reported
+# anything: ASan and UBSan write their reports to $ASAN_DIR/logs/ (one
+# file per process, log_path), every block's error.log is appended to
+# $ASAN_DIR/logs/error.log, prove's stderr is kept in logs/stderr.log,
+# and stress/san-check.pl searches them all for "ERROR: AddressSanitizer",
+# "ERROR: LeakSanitizer" and "runtime error:".  stress/{asan,lsan,ubsan}.supp
+# list what belongs to nginx's core, not to the module (each entry says
+# why).
+#
+# The source is the orig tarball of Debian's "nginx" source package,
+# fetched with `apt-get source --download-only` (a deb-src entry is added
+# when the machine has none) and checked against the SHA-256 that apt's
+# signed Sources index gives.  NGX_ORIG_TARBALL=/path/to/it skips the
+# download (its checksum is still checked).  Debian's own patches are not
+# applied (they live in debian.tar.xz, which is not needed for this): the
+# point is nginx's core under the sanitizers, with Debian's configure
+# flags.
+set -euo pipefail
+
+MODE=build
+if [ "${1:-}" = test ]; then
+    MODE=test
+    shift
+elif [ "${1:-}" = build ]; then
+    shift
+fi
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+ASAN_DIR=${ASAN_DIR:-$ROOT/build/asan}
+NGX_VERSION=1.22.1
+NGX_DIR=$ASAN_DIR/nginx-$NGX_VERSION
+TARBALL_NAME=nginx_$NGX_VERSION.orig.tar.gz
+TARBALL=$ASAN_DIR/$TARBALL_NAME
+
+SAN_CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined"
+SAN_LDFLAGS="-fsanitize=address,undefined"
+
+mkdir -p "$ASAN_DIR"
+
+log() { echo "asan-build: $*" >&2; }
+
+# --- packages: the libraries Debian's configure flags need ------------------
+
+pkgs="gcc make nginx-dev libpcre2-dev zlib1g-dev libssl-dev libhiredis-dev"
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
+        || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" != 0 ]; then
+        log "missing packages:$missing (run as root to install)"
+        exit 1
+    fi
+    log "installing$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# --- the source tarball -----------------------------------------------------
+
+# SHA-256 of the orig tarball from apt's Sources index (empty: no deb-src)
+orig_sha256() {
+    apt-cache showsrc nginx 2>/dev/null \
+        | awk -v f="$TARBALL_NAME" '
+            /^Checksums-Sha256:/ { s = 1; next }
+            /^[^ ]/              { s = 0 }
+            s && $3 == f         { print $1; exit }'
+}
+
+add_deb_src() {
+    local f=/etc/apt/sources.list.d/debian.sources
+    local out=/etc/apt/sources.list.d/validibot-deb-src.sources
+
+    if [ "$(id -u)" != 0 ]; then
+        log "no deb-src entry for nginx and not root: cannot add one"
+        exit 1
+    fi
+
+    if [ -f "$f" ]; then
+        # the same archives as the binary packages, as deb-src
+        sed -e 's/^Types:.*/Types: deb-src/' "$f" > "$out"
+    else
+        cat > "$out" <<'EOF'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+    fi
+    log "added $out"
+}
+
+want=$(orig_sha256)
+if [ -z "$want" ]; then
+    log "apt knows no nginx source package: adding a deb-src entry"
+    add_deb_src
+    apt-get update -qq
+    want=$(orig_sha256)
+    if [ -z "$want" ]; then
+        log "still no nginx source package after apt-get update"
+        exit 1
+    fi
+fi
+
+have=""
+[ -f "$TARBALL" ] && have=$(sha256sum "$TARBALL" | cut -d' ' -f1)
+
+if [ "$have" != "$want" ]; then
+    rm -f "$TARBALL"
+    if [ -n "${NGX_ORIG_TARBALL:-}" ]; then
+        cp "$NGX_ORIG_TARBALL" "$TARBALL"
+    else
+        log "fetching $TARBALL_NAME with apt-get source --download-only"
+        dl=$(mktemp -d "$ASAN_DIR/dl.XXXXXX")
+        # The .dsc and debian.tar.xz of a security update are sometimes
+        # gone from the mirror (404) while the orig tarball is there:
+        # apt then exits non-zero although it fetched what we need.
+        (cd "$dl" && apt-get source --download-only -qq nginx \
+            >"$ASAN_DIR/apt-source.log" 2>&1) || true
+        if [ ! -f "$dl/$TARBALL_NAME" ]; then
+            cat "$ASAN_DIR/apt-source.log" >&2
+            rm -rf "$dl"
+            log "apt-get source did not fetch $TARBALL_NAME"
+            exit 1
+        fi
+        mv "$dl/$TARBALL_NAME" "$TARBALL"
+        rm -rf "$dl"
+    fi
+    have=$(sha256sum "$TARBALL" | cut -d' ' -f1)
+    if [ "$have" != "$want" ]; then
+        log "$TARBALL_NAME: SHA-256 $have, apt's index says $want"
+        rm -f "$TARBALL"
+        exit 1
+    fi
+fi
+
+# --- configure (once per tarball, flags and module config) ------------------
+
+# Debian's flags, as /usr/sbin/nginx was built with (nginx-dev ships them)
+# shellcheck disable=SC1091
+. /usr/share/nginx/src/conf_flags
+
+CONF_ARGS=("${NGX_CONF_FLAGS[@]}"
+           "--with-cc-opt=$SAN_CFLAGS"
+           "--with-ld-opt=$SAN_LDFLAGS"
+           "--add-dynamic-module=$ROOT")
+
+stamp=$(printf '%s\n' "$want" "${CONF_ARGS[@]}" | cat - "$ROOT/config" \
+        | sha256sum | cut -d' ' -f1)
+
+if [ ! -f "$NGX_DIR/objs/Makefile" ] \
+   || [ "$(cat "$ASAN_DIR/configure.stamp" 2>/dev/null)" != "$stamp" ]
+then
+    log "unpacking and configuring nginx $NGX_VERSION"
+    rm -rf "$NGX_DIR"
+    tar -xzf "$TARBALL" -C "$ASAN_DIR"
+    if ! (cd "$NGX_DIR" && ./configure "${CONF_ARGS[@]}") \
+            >"$ASAN_DIR/configure.log" 2>&1
+    then
+        tail -30 "$ASAN_DIR/configure.log" >&2
+        log "configure failed (log: $ASAN_DIR/configure.log)"
+        exit 1
+    fi
+    echo "$stamp" > "$ASAN_DIR/configure.stamp"
+fi
+
+# --- build: nginx and the module; make rebuilds only what changed -----------
+
+log "building nginx and the module with $SAN_CFLAGS"
+if ! make -C "$NGX_DIR" -f objs/Makefile -j"$(nproc)" binary modules \
+        >"$ASAN_DIR/make.log" 2>&1
+then
+    grep -E 'error|warning' "$ASAN_DIR/make.log" | head -30 >&2
+    log "build failed (log: $ASAN_DIR/make.log)"
+    exit 1
+fi
+
+log "built $NGX_DIR/objs/nginx"
+log "built $NGX_DIR/objs/ngx_http_validibot_module.so"
+
+[ "$MODE" = test ] || exit 0
+
+# --- the t/ suite on the sanitized nginx -----------------------------------
+
+LOG_DIR=$ASAN_DIR/logs
+rm -rf "$LOG_DIR"
+mkdir -p "$LOG_DIR"
+
+# nginx in the foreground, as the harness's own child, so that the only
+# process is the one that serves (with `daemon on` the parent that forks
+# away exits with the whole configuration still allocated, and LSan would
+# report that).  The harness does this for valgrind: TEST_NGINX_USE_VALGRIND
+# set to something not numeric runs "valgrind -q <that> nginx ...", and the
+# "valgrind" found first on PATH here is a stand-in that drops its options
+# and runs nginx itself.  must_die blocks still start nginx as a daemon
+# (it fails before forking).
+mkdir -p "$ASAN_DIR/bin"
+
+# nginx dlclose()s its modules when it destroys the cycle at exit, before
+# LSan looks for leaks: the module's frames in a leak report would be
+# "<unknown module>".  A dlclose() that does nothing keeps them named.
+# It is preloaded after the ASan runtime, which must come first.
+printf '%s\n' 'int dlclose(void *handle) { (void) handle; return 0; }' \
+    > "$ASAN_DIR/nodlclose.c"
+gcc -shared -fPIC -O2 -o "$ASAN_DIR/nodlclose.so" "$ASAN_DIR/nodlclose.c"
+ASAN_PRELOAD="$(gcc -print-file-name=libasan.so) $ASAN_DIR/nodlclose.so"
+
+cat > "$ASAN_DIR/bin/valgrind" <<EOF
+#!/bin/sh
+# Not valgrind: scripts/asan-build.sh uses the harness's valgrind mode to
+# run the sanitized nginx in the foreground.  Drops the options, runs the
+# command with a dlclose() that keeps modules mapped.
+while [ \$# -gt 0 ]; do
+    case "\$1" in -*) shift ;; *) break ;; esac
+done
+LD_PRELOAD="$ASAN_PRELOAD" exec "\$@"
+EOF
+chmod +x "$ASAN_DIR/bin/valgrind"
+export PATH="$ASAN_DIR/bin:$PATH"
+export TEST_NGINX_USE_VALGRIND=--asan-foreground
+
+# ASan and LSan reports go to files (log_path; it must be in both
+# variables, as UBSan's start-up resets the shared flags), not to nginx's
+# stderr.  UBSan's runtime in gcc writes to stderr whatever log_path says:
+# that is the block's error.log once nginx runs (every block's is appended
+# to logs/error.log) and prove's stderr before that (logs/stderr.log).
+#
+# abort_on_error: an ASan error or a UB report (halt_on_error) ends the
+# process with SIGABRT, so the test where it happened fails.  exitcode=0:
+# a leak report does not change nginx's exit status (must_die blocks check
+# it); leaks are found in the report files instead.  The suppression files
+# say why each entry is there.
+san_common="log_path=$LOG_DIR/asan:abort_on_error=1:exitcode=0"
+# gcc's built-in symbolizer leaves frames in the dlopen()ed module
+# unnamed; llvm-symbolizer (package llvm-14, with clang) names them
+for s in llvm-symbolizer llvm-symbolizer-14; do
+    if command -v "$s" >/dev/null 2>&1; then
+        san_common="$san_common:external_symbolizer_path=$(command -v "$s")"
+        break
+    fi
+done
+export ASAN_OPTIONS="$san_common:detect_leaks=1:suppressions=$ROOT/stress/asan.supp:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1"
+export LSAN_OPTIONS="suppressions=$ROOT/stress/lsan.supp:print_suppressions=${LSAN_PRINT_SUPPRESSIONS:-0}"
+export UBSAN_OPTIONS="$san_common:halt_on_error=1:print_stacktrace=1:suppressions=$ROOT/stress/ubsan.supp"
+
+# A tree of its own (lock, server root): an ASan run may go on while
+# `make t` runs elsewhere in the same checkout.
+export TEST_NGINX_BINARY=/tmp/vb-hard/ctl/nginx-1.22.1/objs/nginx
+export TEST_NGINX_LOAD_MODULES=/tmp/vb-hard/ctl/nginx-1.22.1/objs/ngx_http_validibot_module.so
+export TEST_NGINX_SERVROOT=$ASAN_DIR/servroot
+export TEST_NGINX_HTML_DIR=$TEST_NGINX_SERVROOT/html
+export TEST_NGINX_ERROR_LOG=$LOG_DIR/error.log
+rm -f "$TEST_NGINX_ERROR_LOG"
+# sanitized code runs 2-3 times slower: give the client more time
+export TEST_NGINX_TIMEOUT=${TEST_NGINX_TIMEOUT:-10}
+export TEST_NGINX_SLEEP=${TEST_NGINX_SLEEP:-0.1}
+
+start=$(date +%s)
+status=0
+BUILD=$ASAN_DIR bash scripts/test.sh "$@" 2> >(tee "$LOG_DIR/stderr.log" >&2) \
+    || status=$?
+end=$(date +%s)
+sleep 0.5    # let tee finish
+
+if ! perl stress/san-check.pl "$LOG_DIR"/asan.* "$LOG_DIR/error.log" \
+        "$LOG_DIR/stderr.log" >&2
+then
+    log "sanitizer reports found (files in $LOG_DIR)"
+    [ "$status" -eq 0 ] && status=1
+fi
+
+log "t/ suite on ASan+UBSan nginx: exit $status in $((end - start)) s"
+exit $status
