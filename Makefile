@@ -53,6 +53,7 @@ stop:
 test: deps
 	$(MAKE) module tools
 	$(MAKE) unit-test
+	$(MAKE) fuzz-smoke
 	VALIDIBOT_TOKEN_BIN=$(BUILD)/validibot-token \
 	VALIDIBOT_MODULE_SO=$(MODULE_SO) \
 	    bash scripts/test.sh t/ tools/t/

@@ -82,9 +82,9 @@ print "Medians over $rounds rounds of ${duration} s per variant, ",
       "$conns connections, one nginx worker. Each ratio is taken against ",
       "the baseline of the same round (range over rounds in brackets).\n\n";
 print "| variant | req/s | × baseline | p50 ms | p99 ms | p99 × baseline ",
-      "| worker CPU µs/req | capacity × baseline | Redis cmds/req ",
-      "| Redis conns held | conns opened |\n";
-print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+      "| worker CPU µs/req | capacity × baseline | Redis CPU µs/req ",
+      "| Redis EVALSHA + other /req | Redis conns held | conns opened |\n";
+print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
 
 for my $v (@order) {
     next unless col($v, 'rps');
@@ -92,13 +92,20 @@ for my $v (@order) {
     my @p99r = ratio($v, 'baseline', 'p99_us');
     my @cap = map { 1 / $_ } ratio($v, 'baseline', 'worker_us_per_req');
     my $redis = $v eq 'baseline';
+    my @rus = per_round($v, sub {
+        my $x = $_[0]{$v};
+        return $x->{rps} ? $x->{redis_cpu_pct} * 1e4 / $x->{rps} : ();
+    });
     printf "| %s (%s) | %.0f | %.2f (%s) | %.2f | %.2f | %.2f | %.1f "
-           . "| %.2f (%s) | %s | %s | %s |\n",
+           . "| %.2f (%s) | %s | %s | %s | %s |\n",
         $v, $desc{$v}, median(col($v, 'rps')), median(@ratio), range(@ratio),
         median(col($v, 'p50_us')) / 1000, median(col($v, 'p99_us')) / 1000,
         median(@p99r), median(col($v, 'worker_us_per_req')),
         median(@cap), range(@cap),
-        $redis ? '-' : sprintf('%.2f', median(col($v, 'redis_cmds_per_req'))),
+        $redis ? '-' : sprintf('%.1f', median(@rus)),
+        $redis ? '-' : sprintf('%.2f + %.2f',
+                               median(col($v, 'redis_evalsha_per_req')),
+                               median(col($v, 'redis_other_per_req'))),
         $redis ? '-' : join('/', col($v, 'redis_conns')),
         $redis ? '-' : join('/', col($v, 'redis_conns_opened'));
 }
@@ -107,12 +114,17 @@ print "\n\"Redis conns held\" is the number of connections named ",
       "validibot-nginx (module) or validibot-lua (Lua) in `CLIENT LIST` ",
       "sampled mid-run, one number per round; \"conns opened\" is Redis's ",
       "`total_connections_received` over the measured run. \"Redis ",
-      "cmds/req\" counts EVALSHA + EVAL calls (`INFO commandstats`) per ",
-      "request served. \"worker CPU µs/req\" is the nginx worker's user + ",
-      "system time divided by requests served; \"capacity × baseline\" is ",
-      "the baseline's µs/req over the variant's (same round): the ",
-      "throughput ratio one saturated worker would show, whatever else ",
-      "the machine was doing.\n\n";
+      "EVALSHA + other /req\" counts, per request served, the lookups ",
+      "(EVALSHA) and every other top-level command nginx sent (`INFO ",
+      "commandstats`, without the commands scripts run inside; which ",
+      "ones: see the last column of the rounds table). \"worker CPU ",
+      "µs/req\" is the nginx worker's user + system time divided by ",
+      "requests served; \"capacity × baseline\" is the baseline's µs/req ",
+      "over the variant's (same round): the throughput ratio one saturated ",
+      "worker would show, whatever else the machine was doing. \"Redis CPU ",
+      "µs/req\" is redis-server's CPU time per request served: Redis ",
+      "shares CPU 1 with wrk and the upstream here, so it bounds the req/s ",
+      "of the variants that use it.\n\n";
 
 # --- targets ---
 
@@ -157,21 +169,25 @@ print "\n";
 
 print "## Every round\n\n";
 print "CPU %: share of one CPU used during the measured seconds by the ",
-      "nginx worker, redis-server and wrk; \"CPU 0/1 busy\" counts every ",
+      "nginx worker, redis-server, wrk and the upstream's worker; \"CPU 0/1 ",
+      "busy\" counts every ",
       "process on the machine (other work running there shows up here).\n\n";
 print "| round | variant | req/s | × baseline | p50 ms | p99 ms ",
-      "| worker µs/req | worker % | redis % | wrk % | CPU 0/1 busy % |\n";
-print "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+      "| worker µs/req | worker % | redis % | wrk % | upstream % ",
+      "| CPU 0/1 busy % | other Redis commands |\n";
+print "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
 for my $row (@rows) {
     my $b = $by{$row->{round}}{baseline};
     printf "| %d | %s | %.0f | %s | %.2f | %.2f | %.1f | %.0f | %.0f | %.0f "
-           . "| %.0f / %.0f |\n",
+           . "| %.0f | %.0f / %.0f | %s |\n",
         $row->{round}, $row->{variant}, $row->{rps},
         $b ? sprintf('%.2f', $row->{rps} / $b->{rps}) : '-',
         $row->{p50_us} / 1000, $row->{p99_us} / 1000,
         $row->{worker_us_per_req}, $row->{worker_cpu_pct},
         $row->{redis_cpu_pct}, $row->{wrk_cpu_pct},
-        $row->{nginx_cpu_busy_pct}, $row->{load_cpu_busy_pct};
+        $row->{upstream_cpu_pct} // 0,
+        $row->{nginx_cpu_busy_pct}, $row->{load_cpu_busy_pct},
+        $row->{redis_other_cmds} // '-';
 }
 print "\n";
 

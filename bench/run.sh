@@ -174,6 +174,15 @@ cpu_ticks() {
     awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
+# cpu ticks of the separate upstream's worker (0 when it is inline)
+upstream_ticks() {
+    if [ "$upstream" = inline ]; then
+        echo 0
+        return
+    fi
+    cpu_ticks "$(pgrep -P "$(cat "$run/logs/upstream.pid")" | head -1)"
+}
+
 # cpu_busy N: "busy total" jiffies of CPU N, from /proc/stat
 cpu_busy() {
     awk -v c="cpu$1" '$1 == c {
@@ -269,10 +278,11 @@ done
 tsv=$run/results.tsv
 printf 'round\tvariant\trps\tp50_us\tp99_us\tnon2xx\tsock_errors\trequests' \
     > "$tsv"
-printf '\tredis_cmds_per_req\tredis_conns\tredis_conns_opened' >> "$tsv"
+printf '\tredis_evalsha_per_req\tredis_conns\tredis_conns_opened' >> "$tsv"
 printf '\tworker_cpu_pct\tworker_us_per_req' >> "$tsv"
 printf '\tredis_cpu_pct\tnginx_cpu_busy_pct\tload_cpu_busy_pct' >> "$tsv"
-printf '\twrk_cpu_pct\n' >> "$tsv"
+printf '\twrk_cpu_pct\tupstream_cpu_pct\tredis_other_per_req' >> "$tsv"
+printf '\tredis_other_cmds\n' >> "$tsv"
 TIMEFORMAT='%U %S'
 
 
@@ -300,6 +310,7 @@ for r in $(seq "$rounds"); do
         rcli config resetstat > /dev/null
         t0=$(cpu_ticks "$wpid")
         r0=$(cpu_ticks "$(cat "$run/redis.pid")")
+        u0=$(upstream_ticks)
         read -r n0 nt0 < <(cpu_busy "$ngx_cpu")
         read -r l0 lt0 < <(cpu_busy "$load_cpu")
 
@@ -315,6 +326,7 @@ for r in $(seq "$rounds"); do
 
         t1=$(cpu_ticks "$wpid")
         r1=$(cpu_ticks "$(cat "$run/redis.pid")")
+        u1=$(upstream_ticks)
         read -r n1 nt1 < <(cpu_busy "$ngx_cpu")
         read -r l1 lt1 < <(cpu_busy "$load_cpu")
         wait $sampler
@@ -330,18 +342,29 @@ for r in $(seq "$rounds"); do
 
         perl -e '
             my ($r, $v, $line, $cmdf, $statf, $clf, $ticks, $hz, $dur,
-                $rticks, $nb, $nt, $lb, $lt, $wrkt) = @ARGV;
+                $rticks, $nb, $nt, $lb, $lt, $wrkt, $uticks) = @ARGV;
             my %x = $line =~ /(\w+)=([\d.]+)/g;
-            my $calls = 0;
+            # top-level commands from nginx: EVALSHA (the lookup) and the
+            # rest; HMGET, HGET, EXISTS, HSET run inside scripts, and
+            # CLIENT LIST, CONFIG, INFO are ours
+            my ($calls, $other, %other) = (0, 0);
             open my $f, "<", $cmdf or die;
             while (<$f>) {
-                $calls += $1 if /^cmdstat_(?:evalsha|eval):calls=(\d+)/;
+                next unless /^cmdstat_(\S+?):calls=(\d+)/;
+                my ($cmd, $n) = ($1, $2);
+                if ($cmd eq "evalsha") {
+                    $calls += $n;
+                } elsif ($cmd !~ /^(?:hmget|hget|exists|hset|client\|list|config\|resetstat|info)$/) {
+                    $other += $n;
+                    $other{uc $cmd} = $n;
+                }
             }
+            my $others = join ",", map { "$_=$other{$_}" } sort keys %other;
             my $opened = 0;
             open $f, "<", $statf or die;
             while (<$f>) { $opened = $1 if /^total_connections_received:(\d+)/ }
-            # our own CLIENT LIST and INFO commandstats connections
-            $opened -= 2;
+            # our own CLIENT LIST and two INFO connections
+            $opened -= 3;
             $opened = 0 if $opened < 0;
             my $held = 0;
             open $f, "<", $clf or die;
@@ -349,7 +372,7 @@ for r in $(seq "$rounds"); do
             my $cpu = $ticks / $hz;
             my $secs = $x{duration_us} / 1e6;
             printf "%d\t%s\t%.1f\t%d\t%d\t%d\t%d\t%d\t%.3f\t%d\t%d"
-                   . "\t%.1f\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\n",
+                   . "\t%.1f\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.3f\t%s\n",
                 $r, $v, $x{rps}, $x{p50_us}, $x{p99_us}, $x{non2xx},
                 $x{sock_errors}, $x{requests},
                 $x{requests} ? $calls / $x{requests} : 0, $held, $opened,
@@ -357,18 +380,20 @@ for r in $(seq "$rounds"); do
                 $x{requests} ? 1e6 * $cpu / $x{requests} : 0,
                 100 * $rticks / $hz / $secs,
                 $nt ? 100 * $nb / $nt : 0, $lt ? 100 * $lb / $lt : 0,
-                100 * $wrkt / ($dur + 0.0);
+                100 * $wrkt / ($dur + 0.0), 100 * $uticks / $hz / $secs,
+                $x{requests} ? $other / $x{requests} : 0, $others || "-";
         ' "$r" "$v" "$line" "$run/cmdstats-$r-$v.txt" "$run/stats-$r-$v.txt" \
             "$run/clients-$r-$v.txt" $((t1 - t0)) "$(getconf CLK_TCK)" \
             "$duration" $((r1 - r0)) $((n1 - n0)) $((nt1 - nt0)) \
             $((l1 - l0)) $((lt1 - lt0)) \
             "$(awk '{ print $1 + $2 }' "$run/wrk-time-$r-$v.txt")" \
+            $((u1 - u0)) \
             | tee -a "$tsv" | awk -F'\t' '{
                 printf "bench: round %s %-13s %6.0f req/s  p50 %5.2f ms  " \
                        "p99 %5.2f ms  worker %3.0f%%  redis %3.0f%%  " \
-                       "wrk %3.0f%%  cpus %3.0f%% %3.0f%%\n",
-                       $1, $2, $3, $4 / 1000, $5 / 1000, $12, $14, $17, $15,
-                       $16 }'
+                       "wrk %3.0f%%  upstream %3.0f%%  cpus %3.0f%% %3.0f%%\n",
+                       $1, $2, $3, $4 / 1000, $5 / 1000, $12, $14, $17, $18,
+                       $15, $16 }'
 
         if [ "$(awk -F'\t' 'END { print $6 + $7 }' "$tsv")" != 0 ]; then
             echo "bench: $v: non-2xx answers or socket errors under load" \

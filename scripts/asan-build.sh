@@ -271,8 +271,10 @@ export UBSAN_OPTIONS="$san_common:halt_on_error=1:print_stacktrace=1:suppression
 
 # A tree of its own (lock, server root): an ASan run may go on while
 # `make t` runs elsewhere in the same checkout.
-export TEST_NGINX_BINARY=$NGX_DIR/objs/nginx
-export TEST_NGINX_LOAD_MODULES=$NGX_DIR/objs/ngx_http_validibot_module.so
+# ASAN_NGINX / ASAN_MODULE: another sanitized build to run the suite on
+# (e.g. one with a planted bug, to see that the checks catch it)
+export TEST_NGINX_BINARY=${ASAN_NGINX:-$NGX_DIR/objs/nginx}
+export TEST_NGINX_LOAD_MODULES=${ASAN_MODULE:-$NGX_DIR/objs/ngx_http_validibot_module.so}
 export TEST_NGINX_SERVROOT=$ASAN_DIR/servroot
 export TEST_NGINX_HTML_DIR=$TEST_NGINX_SERVROOT/html
 export TEST_NGINX_ERROR_LOG=$LOG_DIR/error.log

@@ -11,6 +11,7 @@
 #include <ngx_sha1.h>
 
 #include "ngx_http_validibot_redis.h"
+#include "ngx_http_validibot_reply.h"
 #include "ngx_http_validibot_script.h"
 #include "ngx_http_validibot_metrics.h"
 
@@ -539,7 +540,7 @@ ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
     c->read->log = c->log;
     c->write->log = c->log;
 
-    rc->reader = redisReaderCreate();
+    rc->reader = ngx_http_validibot_reader_create();
     if (rc->reader == NULL) {
         ngx_http_validibot_redis_fail(rc, "out of memory");
         return NGX_ERROR;

@@ -315,3 +315,22 @@ GET /t
 --- error_code: 503
 --- error_log
 SCRIPT LOAD failed
+
+
+
+=== TEST 13: a server that announces a gigantic array: refused, 503, no huge allocation
+--- http_config eval
+my $c = $::HttpConfig;
+$c =~ s{redis://127\.0\.0\.1:\$TEST_NGINX_REDIS_PORT/0}{redis://127.0.0.1:\$TEST_NGINX_RAND_PORT_3/0};
+$c
+--- config eval: $::Config
+--- tcp_listen: $TEST_NGINX_RAND_PORT_3
+--- tcp_reply: *2147483647\r\n
+--- tcp_no_close
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::ok"
+--- error_code: 503
+--- error_log
+protocol error
