@@ -3,10 +3,14 @@
 -- is known to belong to one kind of key; each thread counts the statuses
 -- it gets, and done() prints them:
 --
---   wrk -t2 -c8 -d10s -s stress/keys.lua URL -- VALID_FILE INVALID_FILE [QUOTA]
+--   wrk -t2 -c8 -d10s -s stress/keys.lua URL -- VALID_FILE INVALID_FILE \
+--       [QUOTA MARK]
 --
 -- QUOTA > 0: each thread stops after QUOTA responses (a request count
--- instead of a duration).  Output lines, after wrk's own summary:
+-- instead of a duration) and creates the file MARK.valid or MARK.invalid;
+-- wrk's main thread still sleeps for -d, so the caller sends SIGINT once
+-- both files exist (wrk then prints its summary and runs done()).
+-- Output lines, after wrk's own summary:
 --
 --   status valid 200 12345
 --   status invalid 401 23456
@@ -25,6 +29,7 @@ end
 local keys = {}
 local next_key = 0
 local quota = 0
+local mark = nil
 local got = 0
 counts = {}
 
@@ -38,6 +43,7 @@ function init(args)
     end
     f:close()
     quota = tonumber(args[3] or "0") or 0
+    mark = args[4]
 end
 
 function request()
@@ -49,8 +55,14 @@ end
 function response(status, headers, body)
     counts[status] = (counts[status] or 0) + 1
     got = got + 1
-    if quota > 0 and got >= quota then
+    if quota > 0 and got == quota then
         wrk.thread:stop()
+        if mark then
+            local f = io.open(mark .. "." .. class, "w")
+            if f then
+                f:close()
+            end
+        end
     end
 end
 

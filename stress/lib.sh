@@ -206,15 +206,28 @@ error_log_size() { stat -c %s "$STRESS_DIR/logs/error.log" 2>/dev/null || echo 0
 # --- load -------------------------------------------------------------------
 
 # wrk_start OUT SECONDS CONNECTIONS [QUOTA]: two threads, the first sends
-# valid keys, the second invalid ones; results in OUT at the end
+# valid keys, the second invalid ones; results in OUT at the end.  With a
+# QUOTA, each thread stops after that many responses and creates
+# OUT.done.<valid|invalid> (wrk_wait_quota).
 wrk_start() {
     local out=$1 secs=$2 conns=$3 quota=${4:-0}
+    rm -f "$out".done.*
     wrk -t2 -c"$conns" -d"${secs}s" --timeout 5s \
         -s "$STRESS_ROOT/stress/keys.lua" "$URL" -- \
         "$STRESS_DIR/keys/valid.txt" "$STRESS_DIR/keys/invalid.txt" \
-        "$quota" > "$out" 2>&1 &
+        "$quota" "$out.done" > "$out" 2>&1 &
     WRK_PID=$!
     STRESS_PIDS+=("$WRK_PID")
+}
+
+# until both threads reached their quota (or wrk ended), then stop wrk
+wrk_wait_quota() {
+    local out=$1
+    while kill -0 "$WRK_PID" 2>/dev/null; do
+        [ -f "$out.done.valid" ] && [ -f "$out.done.invalid" ] && break
+        sleep 0.2
+    done
+    wrk_stop
 }
 
 # SIGINT: wrk stops and still prints its summary and done()

@@ -286,7 +286,8 @@ $c =~ s{redis://127\.0\.0\.1:\$TEST_NGINX_REDIS_PORT/0}{redis://127.0.0.1:\$TEST
 $c
 --- config eval: $::Config
 --- tcp_listen: $TEST_NGINX_RAND_PORT_1
---- tcp_reply: @garbage\r\n
+--- tcp_reply eval
+"\@garbage\r\n"
 --- tcp_no_close
 --- request
 GET /t
@@ -325,7 +326,8 @@ $c =~ s{redis://127\.0\.0\.1:\$TEST_NGINX_REDIS_PORT/0}{redis://127.0.0.1:\$TEST
 $c
 --- config eval: $::Config
 --- tcp_listen: $TEST_NGINX_RAND_PORT_3
---- tcp_reply: *2147483647\r\n
+--- tcp_reply eval
+"*2147483647\r\n"
 --- tcp_no_close
 --- request
 GET /t
