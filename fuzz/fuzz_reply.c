@@ -163,7 +163,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     if (redisReaderFeed(r, (const char *) data, size) != REDIS_OK) {
-        redisReaderFree(r);
+        ngx_http_validibot_reader_free(r);
         return 0;
     }
 
@@ -175,10 +175,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
 
         one(reply);
-        freeReplyObject(reply);
+        ngx_http_validibot_reader_reset(r);
     }
 
-    redisReaderFree(r);
+    ngx_http_validibot_reader_free(r);
 
     return 0;
 }

@@ -635,7 +635,7 @@ ngx_http_validibot_redis_close(ngx_http_validibot_conn_t *rc)
     }
 
     if (rc->reader) {
-        redisReaderFree(rc->reader);
+        ngx_http_validibot_reader_free(rc->reader);
         rc->reader = NULL;
     }
 
@@ -948,8 +948,6 @@ ngx_http_validibot_redis_read_handler(ngx_event_t *rev)
 
             n = ngx_http_validibot_redis_reply(rc, reply);
 
-            freeReplyObject(reply);
-
             if (n != NGX_OK) {
                 return;
             }
@@ -958,6 +956,8 @@ ngx_http_validibot_redis_read_handler(ngx_event_t *rev)
                 /* closed while delivering */
                 return;
             }
+
+            ngx_http_validibot_reader_reset(rc->reader);
         }
     }
 

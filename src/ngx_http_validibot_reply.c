@@ -4,6 +4,7 @@
  */
 
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "ngx_http_validibot_reply.h"
@@ -21,15 +22,6 @@ static void *ngx_http_validibot_create_array(const redisReadTask *task,
 #endif
 
 
-static redisReplyObjectFunctions  ngx_http_validibot_reader_fn;
-static void *(*ngx_http_validibot_default_create_array)(
-    const redisReadTask *task,
-#if (HIREDIS_MAJOR >= 1)
-    size_t elements
-#else
-    int elements
-#endif
-    );
 
 
 int
@@ -129,31 +121,205 @@ ngx_http_validibot_span_int(const ngx_http_validibot_span_t *s,
 }
 
 
-redisReader *
-ngx_http_validibot_reader_create(void)
-{
-    redisReader  *r;
+/* one block of the reply arena; the first one is kept across resets */
 
-    r = redisReaderCreate();
+#define NGX_HTTP_VALIDIBOT_ARENA_BLOCK  4096
+
+typedef struct ngx_http_validibot_block_s  ngx_http_validibot_block_t;
+
+struct ngx_http_validibot_block_s {
+    ngx_http_validibot_block_t  *next;
+    size_t                       used;
+    size_t                       size;
+};
+
+typedef struct {
+    ngx_http_validibot_block_t  *first;
+    ngx_http_validibot_block_t  *cur;
+} ngx_http_validibot_arena_t;
+
+
+static void *
+ngx_http_validibot_arena_alloc(ngx_http_validibot_arena_t *a, size_t n)
+{
+    size_t                       size;
+    ngx_http_validibot_block_t  *b;
+
+    n = (n + 7) & ~(size_t) 7;
+    b = a->cur;
+
+    if (b->size - b->used < n) {
+        size = n > NGX_HTTP_VALIDIBOT_ARENA_BLOCK
+               ? n : NGX_HTTP_VALIDIBOT_ARENA_BLOCK;
+
+        b = malloc(sizeof(ngx_http_validibot_block_t) + size);
+        if (b == NULL) {
+            return NULL;
+        }
+
+        b->next = NULL;
+        b->used = 0;
+        b->size = size;
+        a->cur->next = b;
+        a->cur = b;
+    }
+
+    b->used += n;
+
+    return (char *) (b + 1) + b->used - n;
+}
+
+
+static redisReply *
+ngx_http_validibot_arena_reply(const redisReadTask *task, size_t extra)
+{
+    redisReply  *r, *parent;
+
+    r = ngx_http_validibot_arena_alloc(task->privdata,
+                                       sizeof(redisReply) + extra);
     if (r == NULL) {
         return NULL;
     }
 
-    /*
-     * hiredis keeps its reply builders private: borrow them from the
-     * reader once and wrap the array builder only
-     */
+    memset(r, 0, sizeof(redisReply));
+    r->type = task->type;
 
-    if (ngx_http_validibot_default_create_array == NULL) {
-        ngx_http_validibot_reader_fn = *r->fn;
-        ngx_http_validibot_default_create_array = r->fn->createArray;
-        ngx_http_validibot_reader_fn.createArray =
-                                           ngx_http_validibot_create_array;
+    if (task->parent) {
+        parent = task->parent->obj;
+        parent->element[task->idx] = r;
     }
 
-    r->fn = &ngx_http_validibot_reader_fn;
+    return r;
+}
+
+
+static void *
+ngx_http_validibot_create_string(const redisReadTask *task, char *str,
+    size_t len)
+{
+    redisReply  *r;
+
+    r = ngx_http_validibot_arena_reply(task, len + 1);
+    if (r == NULL) {
+        return NULL;
+    }
+
+    r->str = (char *) (r + 1);
+    memcpy(r->str, str, len);
+    r->str[len] = '\0';
+    r->len = len;
 
     return r;
+}
+
+
+static void *
+ngx_http_validibot_create_integer(const redisReadTask *task, long long value)
+{
+    redisReply  *r;
+
+    r = ngx_http_validibot_arena_reply(task, 0);
+    if (r != NULL) {
+        r->integer = value;
+    }
+
+    return r;
+}
+
+
+static void *
+ngx_http_validibot_create_nil(const redisReadTask *task)
+{
+    redisReply  *r;
+
+    /* a nil bulk's task says "string": the type is set here, as hiredis does */
+
+    r = ngx_http_validibot_arena_reply(task, 0);
+    if (r != NULL) {
+        r->type = REDIS_REPLY_NIL;
+    }
+
+    return r;
+}
+
+
+static void
+ngx_http_validibot_free_object(void *reply)
+{
+    /* the arena is rewound by ngx_http_validibot_reader_reset() */
+    (void) reply;
+}
+
+
+static redisReplyObjectFunctions  ngx_http_validibot_arena_fn = {
+    ngx_http_validibot_create_string,
+    ngx_http_validibot_create_array,
+    ngx_http_validibot_create_integer,
+    ngx_http_validibot_create_nil,
+    ngx_http_validibot_free_object
+};
+
+
+redisReader *
+ngx_http_validibot_reader_create(void)
+{
+    redisReader                 *r;
+    ngx_http_validibot_arena_t  *a;
+
+    a = malloc(sizeof(ngx_http_validibot_arena_t)
+               + sizeof(ngx_http_validibot_block_t)
+               + NGX_HTTP_VALIDIBOT_ARENA_BLOCK);
+    if (a == NULL) {
+        return NULL;
+    }
+
+    a->first = (ngx_http_validibot_block_t *) (a + 1);
+    a->first->next = NULL;
+    a->first->used = 0;
+    a->first->size = NGX_HTTP_VALIDIBOT_ARENA_BLOCK;
+    a->cur = a->first;
+
+    r = redisReaderCreateWithFunctions(&ngx_http_validibot_arena_fn);
+    if (r == NULL) {
+        free(a);
+        return NULL;
+    }
+
+    r->privdata = a;
+
+    return r;
+}
+
+
+void
+ngx_http_validibot_reader_reset(redisReader *r)
+{
+    ngx_http_validibot_arena_t  *a;
+    ngx_http_validibot_block_t  *b, *next;
+
+    a = r->privdata;
+
+    for (b = a->first->next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+
+    a->first->next = NULL;
+    a->first->used = 0;
+    a->cur = a->first;
+}
+
+
+void
+ngx_http_validibot_reader_free(redisReader *r)
+{
+    if (r == NULL) {
+        return;
+    }
+
+    ngx_http_validibot_reader_reset(r);
+    free(r->privdata);
+    redisReaderFree(r);
 }
 
 
@@ -164,8 +330,10 @@ ngx_http_validibot_create_array(const redisReadTask *task, size_t elements)
 ngx_http_validibot_create_array(const redisReadTask *task, int elements)
 #endif
 {
+    redisReply  *r;
+
     /*
-     * "*2000000000\r\n" would make hiredis calloc() 16 GB before a single
+     * "*2000000000\r\n" would otherwise ask for 16 GB before a single
      * element arrives; NULL makes the reader fail ("Out of memory"), and
      * the error is sticky, so the connection is closed
      */
@@ -174,5 +342,15 @@ ngx_http_validibot_create_array(const redisReadTask *task, int elements)
         return NULL;
     }
 
-    return ngx_http_validibot_default_create_array(task, elements);
+    r = ngx_http_validibot_arena_reply(task,
+                                       elements * sizeof(redisReply *));
+    if (r == NULL) {
+        return NULL;
+    }
+
+    r->elements = elements;
+    r->element = (redisReply **) (r + 1);
+    memset(r->element, 0, elements * sizeof(redisReply *));
+
+    return r;
 }

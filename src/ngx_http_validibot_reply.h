@@ -76,5 +76,15 @@ int ngx_http_validibot_span_int(const ngx_http_validibot_span_t *s,
 
 redisReader *ngx_http_validibot_reader_create(void);
 
+/*
+ * The reader builds replies in an arena of its own, without malloc():
+ * a reply stays valid until ngx_http_validibot_reader_reset(), which the
+ * caller makes once it is done with a complete reply (never
+ * freeReplyObject() on these).  Free the reader with
+ * ngx_http_validibot_reader_free().
+ */
+void ngx_http_validibot_reader_reset(redisReader *r);
+void ngx_http_validibot_reader_free(redisReader *r);
+
 
 #endif /* _NGX_HTTP_VALIDIBOT_REPLY_H_INCLUDED_ */

@@ -23,22 +23,24 @@ feed(redisReader *r, const void *p, size_t len)
 }
 
 
+/* the reply lives in its reader's arena: the reader is kept until the next call */
+static redisReader  *resp_reader;
+
 static redisReply *
 resp(const void *p, size_t len)
 {
-    void         *reply;
-    redisReader  *r;
+    void  *reply;
 
-    r = ngx_http_validibot_reader_create();
+    ngx_http_validibot_reader_free(resp_reader);
+
+    resp_reader = ngx_http_validibot_reader_create();
     reply = NULL;
 
-    if (r == NULL || feed(r, p, len) != REDIS_OK
-        || redisReaderGetReply(r, &reply) != REDIS_OK)
+    if (resp_reader == NULL || feed(resp_reader, p, len) != REDIS_OK
+        || redisReaderGetReply(resp_reader, &reply) != REDIS_OK)
     {
         reply = NULL;
     }
-
-    redisReaderFree(r);
 
     return reply;
 }
@@ -51,9 +53,7 @@ resp(const void *p, size_t len)
 static int
 decode(const void *p, size_t len, ngx_http_validibot_record_t *rec)
 {
-    static redisReply  *last;
-
-    freeReplyObject(last);
+    redisReply  *last;
 
     last = resp(p, len);
     if (last == NULL) {
@@ -300,33 +300,33 @@ main(void)
     ok(r != NULL && feed(r, S("*1024\r\n")) == REDIS_OK
        && redisReaderGetReply(r, &reply) == REDIS_OK && reply == NULL,
        "1024 elements: waiting for them");
-    redisReaderFree(r);
+    ngx_http_validibot_reader_free(r);
 
     r = ngx_http_validibot_reader_create();
     ok(r != NULL && feed(r, S("*1025\r\n")) == REDIS_OK
        && redisReaderGetReply(r, &reply) == REDIS_ERR && r->err != 0,
        "1025 elements: reader error");
-    redisReaderFree(r);
+    ngx_http_validibot_reader_free(r);
 
     r = ngx_http_validibot_reader_create();
     ok(r != NULL && feed(r, S("*1\r\n*2147483647\r\n")) == REDIS_OK
        && redisReaderGetReply(r, &reply) == REDIS_ERR,
        "nested 2^31-1 elements: reader error, no allocation");
-    redisReaderFree(r);
+    ngx_http_validibot_reader_free(r);
 
     r = ngx_http_validibot_reader_create();
     ok(r != NULL && feed(r, S("*0\r\n*2\r\n:1\r\n$-1\r\n"))
        == REDIS_OK
        && redisReaderGetReply(r, &reply) == REDIS_OK && reply != NULL
        && ((redisReply *) reply)->elements == 0, "two replies: first");
-    freeReplyObject(reply);
+    ngx_http_validibot_reader_reset(r);
     reply = NULL;
     ok(redisReaderGetReply(r, &reply) == REDIS_OK && reply != NULL
        && ((redisReply *) reply)->elements == 2
        && ((redisReply *) reply)->element[1]->type == REDIS_REPLY_NIL,
        "two replies: second");
-    freeReplyObject(reply);
-    redisReaderFree(r);
+    ngx_http_validibot_reader_reset(r);
+    ngx_http_validibot_reader_free(r);
 
     /* span_int */
 
