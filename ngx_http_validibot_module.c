@@ -26,7 +26,6 @@
 
 #define NGX_HTTP_VALIDIBOT_MAX_REQUIRE   32
 #define NGX_HTTP_VALIDIBOT_MAX_KEY_FILE  4096
-#define NGX_HTTP_VALIDIBOT_USAGE_SLOTS   4096
 
 #define NGX_HTTP_VALIDIBOT_PREFLIGHT_AUTHENTICATE  0
 #define NGX_HTTP_VALIDIBOT_PREFLIGHT_PASS          1
@@ -149,7 +148,7 @@ static void ngx_http_validibot_client_addr(ngx_http_request_t *r,
     ngx_str_t *key);
 static ngx_uint_t ngx_http_validibot_is_preflight(ngx_http_request_t *r);
 static void ngx_http_validibot_record_usage(ngx_http_request_t *r,
-    ngx_http_validibot_ctx_t *ctx);
+    ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_span_t *last);
 static ngx_int_t ngx_http_validibot_expiry_warning(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_loc_conf_t *lcf);
 static ngx_int_t ngx_http_validibot_copy_field(ngx_pool_t *pool,
@@ -500,13 +499,6 @@ static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 static ngx_http_header_handler_pt  ngx_http_validibot_authorization_handler;
 static ngx_uint_t                  ngx_http_validibot_hooks;
 
-/* per worker: when the module last wrote a key's usage, by slot */
-typedef struct {
-    u_char                         public_id[NGX_HTTP_VALIDIBOT_PUBLIC_ID_LEN];
-    time_t                         at;
-} ngx_http_validibot_usage_t;
-
-static ngx_http_validibot_usage_t  *ngx_http_validibot_usage;
 
 
 static ngx_int_t
@@ -749,7 +741,8 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
     if (ngx_http_validibot_decide(r, ctx, status, chk.reason) == NGX_OK) {
 
         if (vmcf->usage_interval) {
-            ngx_http_validibot_record_usage(r, ctx);
+            ngx_http_validibot_record_usage(r, ctx,
+                                  &rec.field[NGX_HTTP_VALIDIBOT_F_LAST_USED_AT]);
         }
 
         if (ngx_http_validibot_expiry_warning(r, ctx, lcf) != NGX_OK) {
@@ -1027,51 +1020,36 @@ ngx_http_validibot_is_preflight(ngx_http_request_t *r)
 
 
 /*
- * last_used_at and last_used_ip, at most once per interval per key in this
- * worker, as a command nobody waits for: it never delays or fails the
- * request.  A slot holds one key; two keys sharing a slot only cost an
- * extra write.
+ * last_used_at and last_used_ip, at most once per interval per key: the
+ * lookup read the stored last_used_at, so no state is kept here.  The
+ * write is a command nobody waits for: it never delays or fails the
+ * request, and it only follows a verified key.
  */
 
 static void
 ngx_http_validibot_record_usage(ngx_http_request_t *r,
-    ngx_http_validibot_ctx_t *ctx)
+    ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_span_t *last)
 {
     u_char                          *p;
     time_t                           now;
-    ngx_int_t                        slot;
+    int64_t                          at;
     ngx_str_t                        argv[6];
-    ngx_http_validibot_usage_t      *u;
     ngx_http_validibot_main_conf_t  *vmcf;
     u_char                           key[NGX_HTTP_VALIDIBOT_PREFIX_MAX_LEN
                                          + sizeof("key:") - 1
                                          + NGX_HTTP_VALIDIBOT_PUBLIC_ID_LEN];
-    u_char                           at[NGX_TIME_T_LEN];
+    u_char                           buf[NGX_TIME_T_LEN];
 
     static ngx_str_t  script = ngx_string(NGX_HTTP_VALIDIBOT_USAGE_SCRIPT);
-
-    if (ngx_http_validibot_usage == NULL) {
-        return;
-    }
 
     vmcf = ngx_http_get_module_main_conf(r, ngx_http_validibot_module);
     now = ngx_time();
 
-    slot = ngx_hextoi(ctx->key_id.data, 6);
-    if (slot == NGX_ERROR) {
-        return;
-    }
-
-    u = &ngx_http_validibot_usage[slot % NGX_HTTP_VALIDIBOT_USAGE_SLOTS];
-
-    if (ngx_memcmp(u->public_id, ctx->key_id.data, ctx->key_id.len) == 0
-        && now - u->at < (time_t) (vmcf->usage_interval / 1000))
+    if (ngx_http_validibot_span_int(last, &at) == 0
+        && now - at < (time_t) (vmcf->usage_interval / 1000))
     {
         return;
     }
-
-    ngx_memcpy(u->public_id, ctx->key_id.data, ctx->key_id.len);
-    u->at = now;
 
     p = ngx_cpymem(key, vmcf->redis.prefix.data, vmcf->redis.prefix.len);
     p = ngx_cpymem(p, "key:", sizeof("key:") - 1);
@@ -1082,14 +1060,11 @@ ngx_http_validibot_record_usage(ngx_http_request_t *r,
     ngx_str_set(&argv[2], "1");
     argv[3].data = key;
     argv[3].len = p - key;
-    argv[4].data = at;
-    argv[4].len = ngx_sprintf(at, "%T", now) - at;
+    argv[4].data = buf;
+    argv[4].len = ngx_sprintf(buf, "%T", now) - buf;
     argv[5] = r->connection->addr_text;
 
-    if (ngx_http_validibot_redis_command(6, argv) != NGX_OK) {
-        /* try again on the next request */
-        u->at = 0;
-    }
+    (void) ngx_http_validibot_redis_command(6, argv);
 }
 
 
@@ -2342,15 +2317,6 @@ ngx_http_validibot_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    if (vmcf->usage_interval) {
-        ngx_http_validibot_usage = ngx_pcalloc(cycle->pool,
-                                       NGX_HTTP_VALIDIBOT_USAGE_SLOTS
-                                       * sizeof(ngx_http_validibot_usage_t));
-        if (ngx_http_validibot_usage == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
     return ngx_http_validibot_redis_init_process(cycle, &vmcf->redis);
 }
 
@@ -2358,7 +2324,6 @@ ngx_http_validibot_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_validibot_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_http_validibot_usage = NULL;
     ngx_http_validibot_redis_exit_process(cycle);
 }
 

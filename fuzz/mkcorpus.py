@@ -32,12 +32,12 @@ def record(**over):
              expires_at="1795536000", revoked_at=None, created_at="1764000000",
              label="CI", user_active="1", email="ci@example.com",
              name="CI bot", org_status="active", member_active="1",
-             member_roles="author,executor")
+             member_roles="author,executor", last_used_at="1764003600")
     f.update(over)
     order = ["user", "digest", "digest_version", "expires_at", "revoked_at",
              "created_at", "label", "user_active", "email", "name",
-             "org_status", "member_active", "member_roles"]
-    return b"*13\r\n" + b"".join(bulk(f[k]) for k in order)
+             "org_status", "member_active", "member_roles", "last_used_at"]
+    return b"*14\r\n" + b"".join(bulk(f[k]) for k in order)
 
 
 def write(target, name, data):
@@ -84,7 +84,7 @@ reply = {
     "error": b"-NOSCRIPT No matching script. Please use EVAL.\r\n",
     "status": b"+OK\r\n",
     "integer": b":1\r\n",
-    "nested": b"*13\r\n*1\r\n:1\r\n" + b"$-1\r\n" * 12,
+    "nested": b"*14\r\n*1\r\n:1\r\n" + b"$-1\r\n" * 13,
     "short": b"*3\r\n$2\r\n42\r\n$-1\r\n$0\r\n\r\n",
     "pipeline": b"*0\r\n" + record() + b"+OK\r\n" + record(user_active=None),
     "partial": record()[:100],

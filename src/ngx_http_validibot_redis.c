@@ -504,6 +504,7 @@ ngx_http_validibot_redis_append_lookup(ngx_http_validibot_conn_t *rc,
 static ngx_int_t
 ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
 {
+    int                               tcp_nodelay;
     ngx_int_t                         rv;
     ngx_str_t                         argv[3];
     ngx_uint_t                        argc;
@@ -535,6 +536,23 @@ ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
     c = rc->peer.connection;
     c->data = rc;
     c->read->handler = ngx_http_validibot_redis_read_handler;
+
+    /*
+     * Writes are already batched per event loop iteration: Nagle would
+     * only hold a batch back while the previous one is unacknowledged.
+     */
+
+    if (c->sockaddr->sa_family != AF_UNIX) {
+        tcp_nodelay = 1;
+
+        if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY,
+                       (const void *) &tcp_nodelay, sizeof(int))
+            == -1)
+        {
+            ngx_log_error(NGX_LOG_WARN, redis->log, ngx_socket_errno,
+                          "validibot: setsockopt(TCP_NODELAY) failed");
+        }
+    }
     c->write->handler = ngx_http_validibot_redis_write_handler;
     c->log = redis->log;
     c->read->log = c->log;

@@ -147,28 +147,34 @@ at=recent ip=127.0.0.1
 
 
 
-=== TEST 7: usage record: at most once per interval per key and worker
+=== TEST 7: usage record: at most once per interval per key (read with the lookup)
 --- init
 Validibot::Test::redis_cmd('HDEL', "validibot:key:$::soon_id", 'last_used_at', 'last_used_ip');
+$::n = 0;
 --- http_config eval: $::HttpConfig
 --- config eval
-"location /t { validibot_auth API; $::Up }
- location /wipe { validibot_auth API; $::Up }"
+"location /t { validibot_auth API; $::Up }"
 --- request eval
-["GET /t", "GET /wipe", "GET /t"]
+["GET /t", "GET /t", "GET /t"]
 --- more_headers eval
 ["Authorization: Bearer $::soon", "Authorization: Bearer $::soon",
  "Authorization: Bearer $::soon"]
 --- response_body_filters eval
 sub {
     my $seen = ::usage_seen($_[0]);
-    # after each request: forget the fields; only the first writes them
-    Validibot::Test::redis_cmd('HDEL', "validibot:key:$::soon_id", 'last_used_at', 'last_used_ip');
+    my $key = "validibot:key:$::soon_id";
+    # after the first: mark the ip (a second write would overwrite it);
+    # after the second: make the last use older than the interval (1h)
+    if (++$::n == 1) {
+        Validibot::Test::redis_cmd('HSET', $key, 'last_used_ip', 'marker');
+    } elsif ($::n == 2) {
+        Validibot::Test::redis_cmd('HSET', $key, 'last_used_at', time() - 3601);
+    }
     $seen
 }
 --- response_body eval
-["up GET\nat=recent ip=127.0.0.1\n", "up GET\nat=none ip=none\n",
- "up GET\nat=none ip=none\n"]
+["up GET\nat=recent ip=127.0.0.1\n", "up GET\nat=recent ip=marker\n",
+ "up GET\nat=recent ip=127.0.0.1\n"]
 
 
 
