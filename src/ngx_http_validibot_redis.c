@@ -431,6 +431,28 @@ ngx_http_validibot_redis_reserve(ngx_http_validibot_conn_t *rc, size_t len)
 }
 
 
+/* writes "<n>\r\n" */
+
+static u_char *
+ngx_http_validibot_redis_uint(u_char *p, size_t n)
+{
+    u_char   *q;
+    u_char    tmp[NGX_SIZE_T_LEN];
+
+    q = tmp + sizeof(tmp);
+
+    do {
+        *--q = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    p = ngx_cpymem(p, q, tmp + sizeof(tmp) - q);
+    *p++ = '\r'; *p++ = '\n';
+
+    return p;
+}
+
+
 static ngx_int_t
 ngx_http_validibot_redis_append(ngx_http_validibot_conn_t *rc,
     ngx_uint_t argc, ngx_str_t *argv)
@@ -450,10 +472,15 @@ ngx_http_validibot_redis_append(ngx_http_validibot_conn_t *rc,
     }
 
     p = rc->out + rc->out_len;
-    p = ngx_sprintf(p, "*%ui\r\n", argc);
+
+    /* RESP by hand: ngx_sprintf() was a tenth of a lookup's instructions */
+
+    *p++ = '*';
+    p = ngx_http_validibot_redis_uint(p, argc);
 
     for (i = 0; i < argc; i++) {
-        p = ngx_sprintf(p, "$%uz\r\n", argv[i].len);
+        *p++ = '$';
+        p = ngx_http_validibot_redis_uint(p, argv[i].len);
         p = ngx_cpymem(p, argv[i].data, argv[i].len);
         *p++ = '\r'; *p++ = '\n';
     }
@@ -542,7 +569,7 @@ ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
      * only hold a batch back while the previous one is unacknowledged.
      */
 
-    if (c->sockaddr->sa_family != AF_UNIX) {
+    if (rc->peer.sockaddr->sa_family != AF_UNIX) {
         tcp_nodelay = 1;
 
         if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY,
