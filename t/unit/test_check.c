@@ -108,6 +108,7 @@ reset(unsigned org, const uint32_t *need, size_t nneed)
     chk.nhmacs = 2;
     chk.now = NOW;
     chk.leeway = 0;
+    chk.max_age = 0;
     chk.org = org;
     chk.need = need;
     chk.nneed = nneed;
@@ -410,6 +411,43 @@ main(void)
     set(&rec, NGX_HTTP_VALIDIBOT_F_EXPIRES_AT, "999999999999999999");
     ok(is(run(&rec), NGX_HTTP_VALIDIBOT_EXPIRED, "expired"),
        "leeway INT64_MIN does not overflow");
+
+    /* max key age: created_at + max_age + leeway */
+
+    good(&rec);
+    reset(0, NULL, 0);
+    chk.max_age = 100;
+    set(&rec, NGX_HTTP_VALIDIBOT_F_CREATED_AT, "901");
+    ok(is(run(&rec), NGX_HTTP_VALIDIBOT_OK, NULL), "age 99 of 100: ok");
+    ok(chk.expires_at == 0 || chk.expires_at > NOW,
+       "expires_at reported on success");
+    set(&rec, NGX_HTTP_VALIDIBOT_F_CREATED_AT, "900");
+    ok(is(run(&rec), NGX_HTTP_VALIDIBOT_EXPIRED, "older than max key age"),
+       "age 100 of 100: expired");
+    set(&rec, NGX_HTTP_VALIDIBOT_F_EXPIRES_AT, "0");
+    ok(is(run(&rec), NGX_HTTP_VALIDIBOT_EXPIRED, "older than max key age"),
+       "too old even if it never expires");
+    set(&rec, NGX_HTTP_VALIDIBOT_F_CREATED_AT, NULL);
+    ok(is(run(&rec), NGX_HTTP_VALIDIBOT_EXPIRED,
+          "no created_at for max key age"),
+       "no created_at: expired when max_age is set");
+    set(&rec, NGX_HTTP_VALIDIBOT_F_CREATED_AT, "x");
+    ok(is(run(&rec), NGX_HTTP_VALIDIBOT_EXPIRED,
+          "no created_at for max key age"),
+       "created_at unparsable: expired");
+    chk.leeway = 5;
+    set(&rec, NGX_HTTP_VALIDIBOT_F_CREATED_AT, "896");
+    ok(is(run(&rec), NGX_HTTP_VALIDIBOT_OK, NULL),
+       "age 104 of 100, leeway 5: ok");
+    chk.max_age = 0;
+    set(&rec, NGX_HTTP_VALIDIBOT_F_CREATED_AT, NULL);
+    ok(is(run(&rec), NGX_HTTP_VALIDIBOT_OK, NULL),
+       "no max age: created_at not needed");
+    chk.max_age = INT64_MAX;
+    chk.leeway = INT64_MAX;
+    set(&rec, NGX_HTTP_VALIDIBOT_F_CREATED_AT, "999999999999999999");
+    ok(is(run(&rec), NGX_HTTP_VALIDIBOT_OK, NULL),
+       "max_age and leeway INT64_MAX do not overflow");
 
     /* the user */
 
