@@ -742,7 +742,7 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
 
         if (vmcf->usage_interval) {
             ngx_http_validibot_record_usage(r, ctx,
-                                  &rec.field[NGX_HTTP_VALIDIBOT_F_LAST_USED_AT]);
+                               &rec.field[NGX_HTTP_VALIDIBOT_F_LAST_USED_AT]);
         }
 
         if (ngx_http_validibot_expiry_warning(r, ctx, lcf) != NGX_OK) {
@@ -847,7 +847,8 @@ ngx_http_validibot_decide(ngx_http_request_t *r,
     }
 
     if (lcf->fail_zone
-        && (ctx->rc == NGX_HTTP_UNAUTHORIZED || ctx->rc == NGX_HTTP_BAD_REQUEST))
+        && (ctx->rc == NGX_HTTP_UNAUTHORIZED
+            || ctx->rc == NGX_HTTP_BAD_REQUEST))
     {
         ngx_http_validibot_client_addr(r, &addr);
 
@@ -1399,9 +1400,9 @@ ngx_http_validibot_spoofed(ngx_table_elt_t *h)
 
 /*
  * Drops, with "spoofed", every X-Validibot-* header the client sent and,
- * with "hide", Authorization.  A list cannot lose elements in place, so the kept ones
- * are copied to a new list; the request's pointers to known headers
- * still point at the old, unchanged elements.
+ * with "hide", Authorization.  A list cannot lose elements in place, so
+ * the kept ones are copied to a new list; the request's pointers to known
+ * headers still point at the old, unchanged elements.
  */
 
 static ngx_int_t

@@ -19,7 +19,7 @@
 /* counters, besides the per-status request counts */
 typedef enum {
     NGX_HTTP_VALIDIBOT_M_LOOKUPS = 0,       /* lookups sent to Redis */
-    NGX_HTTP_VALIDIBOT_M_REDIS_ERRORS,      /* connection failures of all kinds */
+    NGX_HTTP_VALIDIBOT_M_REDIS_ERRORS,      /* connection failures, any kind */
     NGX_HTTP_VALIDIBOT_M_REDIS_TIMEOUTS,    /* of which timeouts */
     NGX_HTTP_VALIDIBOT_M_RECONNECTS,        /* connections opened */
     NGX_HTTP_VALIDIBOT_M_LOCKOUTS,          /* failed-attempt lock-outs */

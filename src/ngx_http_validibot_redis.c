@@ -128,7 +128,7 @@ ngx_http_validibot_redis_init_process(ngx_cycle_t *cycle,
     }
 
     redis->conns = ngx_pcalloc(cycle->pool, conf->connections
-                                            * sizeof(ngx_http_validibot_conn_t));
+                                          * sizeof(ngx_http_validibot_conn_t));
     if (redis->conns == NULL) {
         return NGX_ERROR;
     }
