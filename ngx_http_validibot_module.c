@@ -671,9 +671,18 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
     }
 
     if (ngx_http_validibot_reply_decode(reply, &rec) != 0) {
-        ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                      "validibot: unexpected reply from redis for key \"%V\"",
-                      &ctx->key_id);
+        if (reply->type == REDIS_REPLY_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                          "validibot: unexpected reply from redis for key "
+                          "\"%V\": %*s", &ctx->key_id,
+                          (size_t) ngx_min(reply->len, 256), reply->str);
+
+        } else {
+            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                          "validibot: unexpected reply from redis for key "
+                          "\"%V\"", &ctx->key_id);
+        }
+
         status = ngx_http_validibot_decide(r, ctx,
                                            NGX_HTTP_VALIDIBOT_STORE_ERROR,
                                            "unexpected reply");

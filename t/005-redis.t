@@ -258,7 +258,7 @@ GET /t
 "Authorization: Bearer $::ok"
 --- error_code: 503
 --- error_log eval
-qr/validibot: unexpected reply from redis for key "$::ok_id"/
+qr/validibot: unexpected reply from redis for key "$::ok_id": .*WRONGTYPE/
 
 
 
