@@ -336,3 +336,25 @@ GET /t
 --- error_code: 503
 --- error_log
 protocol error
+
+
+
+=== TEST 14: validibot_redis unix:/path?db=N
+--- init
+Validibot::Test::redis_db(2);
+::seed();
+Validibot::Test::redis_db(0);
+Validibot::Test::redis_flush_prefix();
+--- http_config eval
+my $c = $::HttpConfig;
+$c =~ s{redis://127\.0\.0\.1:\$TEST_NGINX_REDIS_PORT/0}
+       {unix:\$TEST_NGINX_REDIS_SOCKET?db=2};
+$c
+--- config eval: $::Config
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::ok"
+--- error_code: 200
+--- response_body
+user=5
