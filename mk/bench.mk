@@ -11,7 +11,8 @@
 .PHONY: bench bench-quick bench-deps
 
 bench-deps:
-	@sh bench/deps.sh
+	@sh scripts/deps.sh wrk valgrind perl openssl curl procps \
+	    libnginx-mod-http-lua lua-nginx-redis lua-nginx-string
 
 bench: deps bench-deps
 	$(MAKE) module

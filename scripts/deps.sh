@@ -1,12 +1,17 @@
 #!/bin/sh
-# Installs the Debian packages the build, the tests and the demo need.
-# Quiet and quick when everything is there already.
+# Installs Debian packages: with no arguments, those the build, the tests
+# and the demo need; with arguments, those named (what `make bench` and
+# the hardening targets need on top).  Quiet and quick when all are there.
 set -e
 
-pkgs="nginx nginx-dev libhiredis-dev libssl-dev redis-server gcc make
-      libtest-base-perl libtest-longstring-perl liblist-moreutils-perl
-      libtext-diff-perl libipc-run-perl libhttp-message-perl liburi-perl
-      libwww-perl curl clang libclang-rt-14-dev python3-prometheus-client"
+pkgs="$*"
+
+if [ -z "$pkgs" ]; then
+    pkgs="nginx nginx-dev libhiredis-dev libssl-dev redis-server gcc make
+          libtest-base-perl libtest-longstring-perl liblist-moreutils-perl
+          libtext-diff-perl libipc-run-perl libhttp-message-perl liburi-perl
+          libwww-perl curl clang libclang-rt-14-dev python3-prometheus-client"
+fi
 
 missing=""
 for p in $pkgs; do
