@@ -2798,35 +2798,51 @@ ngx_http_validibot_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* "off" (0) or a time of at least 1s; NGX_ERROR once logged */
+
+static ngx_int_t
+ngx_http_validibot_time_or_off(ngx_conf_t *cf, ngx_uint_t is_sec)
+{
+    ngx_int_t   t;
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        return 0;
+    }
+
+    t = ngx_parse_time(&value[1], is_sec);
+
+    if (t == NGX_ERROR || t < (is_sec ? 1 : 1000)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\": invalid time \"%V\", use \"off\" or at "
+                           "least 1s", &value[0], &value[1]);
+        return NGX_ERROR;
+    }
+
+    return t;
+}
+
+
 static char *
 ngx_http_validibot_usage_interval(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
     ngx_http_validibot_main_conf_t *vmcf = conf;
 
-    ngx_str_t  *value;
+    ngx_int_t  t;
 
     if (vmcf->usage_interval != NGX_CONF_UNSET_MSEC) {
         return "is duplicate";
     }
 
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        vmcf->usage_interval = 0;
-        return NGX_CONF_OK;
-    }
-
-    vmcf->usage_interval = ngx_parse_time(&value[1], 0);
-
-    if (vmcf->usage_interval == (ngx_msec_t) NGX_ERROR
-        || vmcf->usage_interval < 1000)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"validibot_usage_interval\": invalid time \"%V\", "
-                           "use \"off\" or at least 1s", &value[1]);
+    t = ngx_http_validibot_time_or_off(cf, 0);
+    if (t == NGX_ERROR) {
         return NGX_CONF_ERROR;
     }
+
+    vmcf->usage_interval = (ngx_msec_t) t;
 
     return NGX_CONF_OK;
 }
@@ -2934,27 +2950,18 @@ ngx_http_validibot_max_key_age(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_validibot_loc_conf_t *lcf = conf;
 
-    ngx_str_t  *value;
+    ngx_int_t  t;
 
     if (lcf->max_key_age != NGX_CONF_UNSET) {
         return "is duplicate";
     }
 
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        lcf->max_key_age = 0;
-        return NGX_CONF_OK;
-    }
-
-    lcf->max_key_age = ngx_parse_time(&value[1], 1);
-
-    if (lcf->max_key_age == (time_t) NGX_ERROR || lcf->max_key_age < 1) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"validibot_max_key_age\": invalid time \"%V\", "
-                           "use \"off\" or at least 1s", &value[1]);
+    t = ngx_http_validibot_time_or_off(cf, 1);
+    if (t == NGX_ERROR) {
         return NGX_CONF_ERROR;
     }
+
+    lcf->max_key_age = (time_t) t;
 
     return NGX_CONF_OK;
 }
