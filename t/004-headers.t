@@ -273,7 +273,7 @@ WWW-Authenticate: Bearer realm="say \"hi\" \\ bye"
 
 
 
-=== TEST 17: a header value over nginx's limit is nginx's 494, never a pass
+=== TEST 17: a header value over nginx's limit: nginx's own 400, never a pass
 --- http_config eval: $::HttpConfig
 --- config eval
 "location /t { validibot_auth API; $::Up }"

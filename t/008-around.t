@@ -196,17 +196,21 @@ at=none ip=none
 
 
 
-=== TEST 9: usage record of a deleted key does not recreate it
+=== TEST 9: usage record: a refused key (wrong secret) writes nothing
 --- init
-Validibot::Test::redis_cmd('DEL', "validibot:key:ffffffffffffffffffffffffffffffff");
+Validibot::Test::redis_cmd('HDEL', "validibot:key:$::soon_id", 'last_used_at', 'last_used_ip');
 --- http_config eval: $::HttpConfig
 --- config eval
 "location /t { validibot_auth API; $::Up }"
 --- request
 GET /t
---- more_headers
-Authorization: Bearer vbk_1_ffffffffffffffffffffffffffffffff_ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
+--- more_headers eval
+"Authorization: Bearer " . substr($::soon, 0, -1) . (substr($::soon, -1) eq '0' ? '1' : '0')
 --- error_code: 401
+--- response_body_filters eval
+sub { ::usage_seen($_[0]) }
+--- response_body
+{"detail":"Invalid API key","code":"authentication_failed"}at=none ip=none
 
 
 
