@@ -310,3 +310,34 @@ Content-Type: text/html
 client sent duplicate "Authorization" header
 --- no_error_log eval
 [substr($::ok, 60)]
+
+
+
+=== TEST 20: 1,000 headers: Debian's nginx refuses them itself (400), never a pass
+--- http_config eval: $::HttpConfig
+--- config eval
+"large_client_header_buffers 4 64k;
+ location /t { validibot_auth API; $::Up }"
+--- request
+GET /t
+--- more_headers eval
+join("\r\n", (map { "X-Validibot-Other: $_" } 1 .. 1000), "Authorization: Bearer $::ok")
+--- error_code: 400
+--- response_body_like: 400 Request Header Or Cookie Too Large
+
+
+
+=== TEST 21: 50 spoofed headers of each name: all dropped, the key still checked
+--- http_config eval: $::HttpConfig
+--- config eval
+"location /t { validibot_auth API; $::Up }"
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+[join("\r\n", (map { "X-Validibot-Other: $_\r\nX-Validibot-User: $_" } 1 .. 25), "Authorization: BEARER $::ok"),
+ join("\r\n", (map { "X-Validibot-User: $_" } 1 .. 50), "Authorization: Bearer $::bad")]
+--- error_code eval
+[200, 401]
+--- response_body eval
+["user=7 org= roles= key=$::ok_id other= auth=\n",
+ '{"detail":"Invalid API key","code":"authentication_failed"}']
