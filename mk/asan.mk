@@ -12,9 +12,9 @@
 .PHONY: asan-build test-asan
 
 asan-build: deps
-	@sh stress/deps.sh llvm-14
+	@sh scripts/deps.sh llvm-14
 	bash scripts/asan-build.sh build
 
 test-asan: deps
-	@sh stress/deps.sh llvm-14
+	@sh scripts/deps.sh llvm-14
 	bash scripts/asan-build.sh test $(TEST_FILES)

@@ -1,7 +1,9 @@
-# The t/ suite with nginx under valgrind memcheck (docs/hardening.md):
-# `make t-valgrind` (mk/test.mk) after installing valgrind and building
-# the module.  Any invalid read/write/free, use of uninitialised memory or
-# definite leak fails the run; the report is in build/valgrind.log.
+# The t/ suite with nginx under valgrind memcheck (docs/hardening.md), as
+# `make t-valgrind` runs it, after installing valgrind and building the
+# module.  Any invalid read/write/free, use of uninitialised memory or
+# definite leak fails the run (scripts/test.sh); the report is in
+# build/valgrind.log.  ./valgrind.suppress lists leaks of nginx's own core
+# at exit.  About 7 minutes.
 #
 #   make test-valgrind
 #   make test-valgrind TEST_FILES=t/005-redis.t
@@ -9,6 +11,6 @@
 .PHONY: test-valgrind
 
 test-valgrind: deps
-	@sh stress/deps.sh valgrind
+	@sh scripts/deps.sh valgrind
 	$(MAKE) module
 	$(MAKE) t-valgrind

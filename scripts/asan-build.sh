@@ -14,13 +14,14 @@
 #   $ASAN_DIR/nginx-1.22.1/objs/ngx_http_validibot_module.so
 #
 # The test run fails when prove fails or when any sanitizer reported
-# anything: ASan and UBSan write their reports to $ASAN_DIR/logs/ (one
-# file per process, log_path), every block's error.log is appended to
-# $ASAN_DIR/logs/error.log, prove's stderr is kept in logs/stderr.log,
-# and stress/san-check.pl searches them all for "ERROR: AddressSanitizer",
+# anything: ASan and LSan write their reports to $ASAN_DIR/logs/asan.<pid>
+# (log_path), UBSan to stderr (the block's error.log, all appended to
+# logs/error.log, or prove's stderr, kept in logs/stderr.log), and
+# stress/san-check.pl searches them all for "ERROR: AddressSanitizer",
 # "ERROR: LeakSanitizer" and "runtime error:".  stress/{asan,lsan,ubsan}.supp
 # list what belongs to nginx's core, not to the module (each entry says
-# why).
+# why).  ASAN_NGINX and ASAN_MODULE run the suite on another sanitized
+# build (one with a planted bug, to see that the checks catch it).
 #
 # The source is the orig tarball of Debian's "nginx" source package,
 # fetched with `apt-get source --download-only` (a deb-src entry is added

@@ -16,14 +16,16 @@
 #   FAULT_ROUNDS=3 stress/faults.sh   every case three times
 #
 # Cases: kill9 pause sleep client-kill maxclients fake-garbage fake-half
-# fake-close fake-wrong.  Each takes about 8 s.  Prints a table; exits 1
+# fake-close fake-wrong, and reload (five `nginx -s reload` 400 ms apart:
+# the worker is replaced, so only the old one's exit code is judged, not
+# its fds or RSS).  Each takes about 8 s.  Prints a table; exits 1
 # if any assertion failed.  Work files: build/stress/faults/.
 set -u
 
 . "$(dirname "$0")/lib.sh"
 
 ALL_CASES="kill9 pause sleep client-kill maxclients fake-garbage fake-half
-           fake-close fake-wrong"
+           fake-close fake-wrong reload"
 CASES=${*:-$ALL_CASES}
 ROUNDS=${FAULT_ROUNDS:-1}
 FAULT_SECS=${FAULT_SECS:-2}        # how long a sustained fault lasts
@@ -79,11 +81,17 @@ fault() {
         done ;;
     maxclients)
         perl "$STRESS_ROOT/stress/redis-hold.pl" "$REDIS_PORT" \
-            "$FAULT_SECS" 8 ;;
+            "$FAULT_SECS" 4 ;;
     fake-garbage) fake_redis garbage ;;
     fake-half)    fake_redis half ;;
     fake-close)   fake_redis close ;;
     fake-wrong)   fake_redis wrong ;;
+    reload)
+        local i
+        for i in $(seq 1 5); do
+            kill -HUP "$(nginx_master)"
+            sleep 0.4
+        done ;;
     *)
         stress_log "unknown case $1"
         return 1 ;;
@@ -91,7 +99,7 @@ fault() {
 }
 
 kind() {
-    case "$1" in client-kill) echo instant ;; *) echo sustained ;; esac
+    case "$1" in client-kill|reload) echo instant ;; *) echo sustained ;; esac
 }
 
 # --- one case -----------------------------------------------------------------
@@ -135,7 +143,20 @@ run_case() {
 
     local notes=()
     [ $verdict -ne 0 ] && notes+=("$(echo "$res" | sed -n 's/^  FAILED: //p' | paste -sd';')")
-    if [ -n "$bad" ] || [ "$worker" != "$WORKER_PID" ]; then
+    if [ "$name" = reload ]; then
+        # the old workers must have exited normally, and one is left
+        if [ -n "$bad" ] || [ -z "$worker" ] || tail -c +"$(( log0 + 1 ))" \
+                "$STRESS_DIR/logs/error.log" | grep -q 'exited with code [1-9]'
+        then
+            notes+=("reload: worker $WORKER_PID -> ${worker:-none}; $(echo "$bad" | head -3 | paste -sd';')")
+            verdict=1
+        fi
+        WORKER_PID=$worker
+        fds0=$(worker_fds "$WORKER_PID")
+        rss0=$(worker_rss_kb "$WORKER_PID")
+        fds1=$fds0
+        rss1=$rss0
+    elif [ -n "$bad" ] || [ "$worker" != "$WORKER_PID" ]; then
         notes+=("crash: worker $WORKER_PID -> ${worker:-none}; $(echo "$bad" | head -3 | paste -sd';')")
         verdict=1
         WORKER_PID=$worker

@@ -196,9 +196,12 @@ worker_rss_kb() {
 }
 
 # lines of the error log that mean a crash or worse, from byte offset $1
+# (the master's "signal N (SIG...) received" notices of a reload aside)
 error_log_bad() {
     tail -c +"$(( $1 + 1 ))" "$STRESS_DIR/logs/error.log" \
-        | grep -E 'signal|exited on|\[alert\]|\[emerg\]|Sanitizer|runtime error' || true
+        | grep -E 'signal|exited on|\[alert\]|\[emerg\]|Sanitizer|runtime error' \
+        | grep -vE '\[notice\] [0-9#]+: signal [0-9]+ \(SIG(HUP|CHLD|QUIT|IO)\) received' \
+        || true
 }
 
 error_log_size() { stat -c %s "$STRESS_DIR/logs/error.log" 2>/dev/null || echo 0; }

@@ -1,18 +1,20 @@
 #!/usr/bin/perl
-# Fills Redis's maxclients for stress/faults.sh: lowers maxclients, kills
-# the module's connections (CLIENT SETNAME validibot-nginx) and holds every
-# free slot for SECONDS, taking back any slot that frees up; then lets go
-# and restores maxclients.
+# Fills Redis's maxclients for stress/faults.sh: opens HOLD connections,
+# lowers maxclients to that many (below the clients connected, which Redis
+# allows: it only refuses new ones), kills the module's connections
+# (CLIENT SETNAME validibot-nginx), and keeps the held ones for SECONDS, so
+# that every reconnection is refused ("max number of clients reached")
+# with no race for a freed slot; then lets go and restores maxclients.
 #
-#   perl stress/redis-hold.pl PORT SECONDS [MAXCLIENTS]
+#   perl stress/redis-hold.pl PORT SECONDS [HOLD]
 use strict;
 use warnings;
 use IO::Socket::INET;
 use Time::HiRes qw(time sleep);
 
 my ($port, $seconds, $max) = @ARGV;
-die "usage: redis-hold.pl PORT SECONDS [MAXCLIENTS]\n" unless $seconds;
-$max //= 8;
+die "usage: redis-hold.pl PORT SECONDS [HOLD]\n" unless $seconds;
+$max //= 4;
 
 sub conn {
     return IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
@@ -49,33 +51,24 @@ my $old = do {
     $l[4] =~ /(\d+)/ ? $1 : 10000;
 };
 
+my @held;
+for (1 .. $max) {
+    my $s = hold_one() or last;
+    push @held, $s;
+}
+
 cmd($admin, 'CONFIG', 'SET', 'maxclients', $max);
 
-my @held;
-my $deadline = time() + $seconds;
-my $killed = 0;
+my $list = cmd($admin, 'CLIENT', 'LIST') // '';
+my @ids = $list =~ /^id=(\d+) .*\bname=validibot-nginx\b/mg;
+cmd($admin, 'CLIENT', 'KILL', 'ID', $_) for @ids;
 
-while (time() < $deadline) {
-    while (my $s = hold_one()) {
-        push @held, $s;
-    }
-
-    # the module's connections go after the free slots are taken, so that
-    # its reconnection finds none
-    if (!$killed++) {
-        my $list = cmd($admin, 'CLIENT', 'LIST') // '';
-        for my $id ($list =~ /^id=(\d+) .*\bname=validibot-nginx\b/mg) {
-            cmd($admin, 'CLIENT', 'KILL', 'ID', $id);
-        }
-        next;
-    }
-
-    sleep(0.02);
-}
+sleep($seconds);
 
 my $n = @held;
 close $_ for @held;
 cmd($admin, 'CONFIG', 'SET', 'maxclients', $old);
 close $admin;
-print STDERR "redis-hold.pl: held $n connection(s) for $seconds s "
-             . "(maxclients $max, then $old again)\n";
+print STDERR "redis-hold.pl: held $n connection(s) for $seconds s, "
+             . "killed " . @ids . " of the module's (maxclients $max, "
+             . "then $old again)\n";

@@ -17,6 +17,7 @@ use strict;
 use warnings;
 
 my ($counted, $benign) = (0, 0);
+my %sym;
 
 for my $file (@ARGV) {
     open my $in, '<', $file or next;
@@ -25,7 +26,7 @@ for my $file (@ARGV) {
 
     # UBSan: one line per report, the stack follows
     while ($text =~ /^(.*runtime error:.*(?:\n {4}#\d+ .*)*)/mg) {
-        print "=== $file\n$1\n\n";
+        print "=== $file\n", symbolize($1), "\n\n";
         $counted++;
     }
 
@@ -40,7 +41,7 @@ for my $file (@ARGV) {
             next;
         }
 
-        print "=== $file\n$report\n\n";
+        print "=== $file\n", symbolize($report), "\n\n";
         $counted++;
     }
 }
@@ -65,4 +66,23 @@ sub startup_failure_only {
     }
 
     return 1;
+}
+
+# Frames the runtime left as "(module.so+0xOFFSET)" (UBSan in a module
+# that nginx dlopen()ed after the symbolizer looked at the process): named
+# here with addr2line.
+sub symbolize {
+    my ($text) = @_;
+    $text =~ s{^(\s+\#\d+\s+0x[0-9a-f]+)\s+\((/\S+\.so)\+(0x[0-9a-f]+)\)$}
+              {"$1 in " . addr2line($2, $3) . " ($2+$3)"}mge;
+    return $text;
+}
+
+sub addr2line {
+    my ($so, $off) = @_;
+    return $sym{"$so $off"} //= do {
+        my @out = -f $so ? `addr2line -f -C -e '$so' $off 2>/dev/null` : ();
+        chomp @out;
+        @out == 2 && $out[0] ne '??' ? "$out[0] $out[1]" : '??';
+    };
 }

@@ -30,7 +30,7 @@ our $Config = <<'_EOC_';
     location /t {
         validibot_auth API;
         validibot_org acme;
-        validibot_fail_limit zone=failed max=3 window=2s;
+        validibot_fail_limit zone=failed max=3 window=60s;
         add_header X-S $validibot_auth_status always;
         proxy_pass http://unix:$TEST_NGINX_HTML_DIR/upstream.sock;
     }
