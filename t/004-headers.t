@@ -313,7 +313,9 @@ client sent duplicate "Authorization" header
 
 
 
-=== TEST 20: 1,000 headers: Debian's nginx refuses them itself (400), never a pass
+=== TEST 20: 1,000 spoofed headers: dropped (or refused by nginx itself), never a pass
+Debian's nginx limits the number of header lines and answers 400; nginx
+from the upstream tarball (the ASan build) takes them: then all are dropped.
 --- http_config eval: $::HttpConfig
 --- config eval
 "large_client_header_buffers 4 64k;
@@ -322,8 +324,9 @@ client sent duplicate "Authorization" header
 GET /t
 --- more_headers eval
 join("\r\n", (map { "X-Validibot-Other: $_" } 1 .. 1000), "Authorization: Bearer $::ok")
---- error_code: 400
---- response_body_like: 400 Request Header Or Cookie Too Large
+--- error_code_like: ^(200|400)$
+--- response_body_like eval
+qr/\A(?:user=7 org= roles= key=[0-9a-f]{32} other= auth=\n|.*400 Request Header Or Cookie Too Large.*)\z/s
 
 
 
