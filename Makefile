@@ -47,9 +47,11 @@ run: deps
 stop:
 	sh scripts/stop.sh
 
-# The unit tests (plain and under ASan/UBSan), then one prove run over the
-# nginx suite and the validibot-token suite against one redis-server that
-# scripts/test.sh starts on a free port and stops afterwards.
+# The unit tests (plain and under ASan/UBSan) and a short fuzz run; one
+# prove run over the nginx suite and the validibot-token suite against one
+# redis-server that scripts/test.sh starts on a free port and stops
+# afterwards; then the nginx suite again on nginx and the module built with
+# ASan + UBSan (docs/hardening.md).
 test: deps
 	$(MAKE) module tools
 	$(MAKE) unit-test
@@ -57,6 +59,7 @@ test: deps
 	VALIDIBOT_TOKEN_BIN=$(BUILD)/validibot-token \
 	VALIDIBOT_MODULE_SO=$(MODULE_SO) \
 	    bash scripts/test.sh t/ tools/t/
+	$(MAKE) test-asan
 
 clean:
 	rm -rf $(BUILD) t/servroot* run
