@@ -100,11 +100,48 @@ ngx_http_validibot_code_is_role(const unsigned char *code, size_t len)
 }
 
 
+const unsigned char *
+ngx_http_validibot_roles_next(const unsigned char **pp,
+    const unsigned char *end, size_t *len)
+{
+    const unsigned char  *p, *item, *last;
+
+    p = *pp;
+
+    if (p == NULL || p >= end) {
+        return NULL;
+    }
+
+    item = p;
+
+    while (p < end && *p != ',') {
+        p++;
+    }
+
+    last = p;
+
+    while (item < last && (*item == ' ' || *item == '\t')) {
+        item++;
+    }
+
+    while (last > item && (last[-1] == ' ' || last[-1] == '\t')) {
+        last--;
+    }
+
+    /* past the comma; one past the end stops the next call */
+    *pp = p + 1;
+    *len = last - item;
+
+    return item;
+}
+
+
 uint32_t
 ngx_http_validibot_roles_parse(const unsigned char *p, size_t len)
 {
+    size_t                            n;
     uint32_t                          roles;
-    const unsigned char              *end, *item, *last;
+    const unsigned char              *end, *item;
     const ngx_http_validibot_code_t  *c;
 
     if (p == NULL) {
@@ -114,31 +151,14 @@ ngx_http_validibot_roles_parse(const unsigned char *p, size_t len)
     roles = 0;
     end = p + len;
 
-    while (p < end) {
-        item = p;
-
-        while (p < end && *p != ',') {
-            p++;
-        }
-
-        last = p;
-
-        while (item < last && (*item == ' ' || *item == '\t')) {
-            item++;
-        }
-
-        while (last > item && (last[-1] == ' ' || last[-1] == '\t')) {
-            last--;
-        }
+    while ((item = ngx_http_validibot_roles_next(&p, end, &n)) != NULL) {
 
         /* a permission code in a membership grants nothing: role is 0 */
 
-        c = ngx_http_validibot_code_find(item, last - item);
+        c = ngx_http_validibot_code_find(item, n);
         if (c) {
             roles |= c->role;
         }
-
-        p++;
     }
 
     return roles;

@@ -46,6 +46,14 @@ int ngx_http_validibot_code_is_role(const unsigned char *code, size_t len);
 uint32_t ngx_http_validibot_roles_parse(const unsigned char *p, size_t len);
 
 /*
+ * Walks a "roles" field: returns the next comma-separated item, trimmed of
+ * spaces and tabs (its length, maybe 0, in *len), and moves *p past its
+ * comma; NULL when the field is done.
+ */
+const unsigned char *ngx_http_validibot_roles_next(const unsigned char **p,
+    const unsigned char *end, size_t *len);
+
+/*
  * Writes the canonical comma-separated lowercase list of the roles in
  * "mask" (in the order of the constants above) to buf; returns its
  * length, or 0 when mask is empty.  buf needs

@@ -97,9 +97,8 @@ static size_t
 vt_role_tokens(const char *s, uint32_t *mask, const char **tokens,
     size_t max)
 {
-    size_t       n, len;
-    uint32_t     bit;
-    const char  *p, *end, *item, *last;
+    size_t                n, len;
+    const unsigned char  *p, *end, *item;
 
     *mask = 0;
     n = 0;
@@ -108,39 +107,20 @@ vt_role_tokens(const char *s, uint32_t *mask, const char **tokens,
         return 0;
     }
 
-    p = s;
-    end = s + strlen(s);
+    p = (const unsigned char *) s;
+    end = p + strlen(s);
 
-    while (p < end) {
-        item = p;
+    while ((item = ngx_http_validibot_roles_next(&p, end, &len)) != NULL) {
 
-        while (p < end && *p != ',') {
-            p++;
+        if (len == 0) {
+            continue;
         }
 
-        last = p;
+        *mask |= ngx_http_validibot_roles_parse(item, len);
 
-        while (item < last && (*item == ' ' || *item == '\t')) {
-            item++;
+        if (n < max) {
+            tokens[n++] = vt_strndup((const char *) item, len);
         }
-
-        while (last > item && (last[-1] == ' ' || last[-1] == '\t')) {
-            last--;
-        }
-
-        len = last - item;
-
-        if (len) {
-            bit = ngx_http_validibot_roles_parse((const unsigned char *) item,
-                                                 len);
-            *mask |= bit;
-
-            if (n < max) {
-                tokens[n++] = vt_strndup(item, len);
-            }
-        }
-
-        p++;
     }
 
     return n;
