@@ -10,7 +10,8 @@ if [ -z "$pkgs" ]; then
     pkgs="nginx nginx-dev libhiredis-dev libssl-dev redis-server gcc make
           libtest-base-perl libtest-longstring-perl liblist-moreutils-perl
           libtext-diff-perl libipc-run-perl libhttp-message-perl liburi-perl
-          libwww-perl curl clang libclang-rt-14-dev python3-prometheus-client"
+          libwww-perl curl clang libclang-rt-14-dev python3-prometheus-client
+          openssl"
 fi
 
 missing=""
