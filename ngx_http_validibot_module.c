@@ -118,7 +118,6 @@ typedef struct {
     ngx_uint_t                        body;
     unsigned                          state:2;
     unsigned                          dup_auth:1;
-    unsigned                          stripped:1;
     unsigned                          has_org:1;
     unsigned                          replace_body:1;
     unsigned                          body_sent:1;
@@ -1352,13 +1351,15 @@ ngx_http_validibot_set_identity(ngx_http_request_t *r,
 {
     ngx_list_t  *headers;
 
-    if (lcf->hide_credentials || lcf->identity_headers) {
-        if (ngx_http_validibot_filter_headers(r, lcf->hide_credentials,
-                                              lcf->identity_headers)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
+    /*
+     * Spoofed X-Validibot-* headers are gone already: the rewrite phase
+     * handler of this same location dropped them.
+     */
+
+    if (lcf->hide_credentials
+        && ngx_http_validibot_filter_headers(r, 1, 0) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     if (!lcf->identity_headers) {
@@ -1624,15 +1625,10 @@ ngx_http_validibot_rewrite_handler(ngx_http_request_t *r)
         return ctx->rc;
     }
 
-    if (lcf->identity_headers && (ctx == NULL || !ctx->stripped)) {
-
-        if (ngx_http_validibot_filter_headers(r, 0, 1) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        if (ctx) {
-            ctx->stripped = 1;
-        }
+    if (lcf->identity_headers
+        && ngx_http_validibot_filter_headers(r, 0, 1) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return NGX_DECLINED;

@@ -532,6 +532,7 @@ static ngx_int_t
 ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
 {
     int                               tcp_nodelay;
+    u_char                            db[NGX_INT_T_LEN];
     ngx_int_t                         rv;
     ngx_str_t                         argv[3];
     ngx_uint_t                        argc;
@@ -563,6 +564,7 @@ ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
     c = rc->peer.connection;
     c->data = rc;
     c->read->handler = ngx_http_validibot_redis_read_handler;
+    c->write->handler = ngx_http_validibot_redis_write_handler;
 
     /*
      * Writes are already batched per event loop iteration: Nagle would
@@ -580,7 +582,7 @@ ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
                           "validibot: setsockopt(TCP_NODELAY) failed");
         }
     }
-    c->write->handler = ngx_http_validibot_redis_write_handler;
+
     c->log = redis->log;
     c->read->log = c->log;
     c->write->log = c->log;
@@ -623,12 +625,9 @@ ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
 
     if (conf->db) {
         ngx_str_set(&argv[0], "SELECT");
-        argv[1].data = ngx_pnalloc(ngx_cycle->pool, NGX_INT_T_LEN);
-        if (argv[1].data == NULL) {
-            goto failed;
-        }
-        argv[1].len = ngx_sprintf(argv[1].data, "%ui", conf->db)
-                      - argv[1].data;
+        /* on the stack: a reconnect must not grow the cycle's pool */
+        argv[1].data = db;
+        argv[1].len = ngx_sprintf(db, "%ui", conf->db) - db;
 
         w = ngx_http_validibot_redis_waiter(rc,
                                             NGX_HTTP_VALIDIBOT_W_HANDSHAKE);
