@@ -188,6 +188,8 @@ static void ngx_http_validibot_exit_process(ngx_cycle_t *cycle);
 
 static char *ngx_http_validibot_redis_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_validibot_owner_hints(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_validibot_redis_connections(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_validibot_redis_prefix(ngx_conf_t *cf,
@@ -244,6 +246,13 @@ static ngx_command_t  ngx_http_validibot_commands[] = {
     { ngx_string("validibot_redis_connections"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_validibot_redis_connections,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("validibot_owner_hints"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_validibot_owner_hints,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -2018,6 +2027,7 @@ ngx_http_validibot_create_main_conf(ngx_conf_t *cf)
 
     vmcf->redis.timeout = NGX_CONF_UNSET_MSEC;
     vmcf->redis.connections = NGX_CONF_UNSET_UINT;
+    vmcf->redis.hints = NGX_CONF_UNSET_UINT;
     vmcf->usage_interval = NGX_CONF_UNSET_MSEC;
 
     vmcf->hmacs = ngx_array_create(cf->pool, 2,
@@ -2045,6 +2055,7 @@ ngx_http_validibot_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_msec_value(vmcf->redis.timeout, 500);
     ngx_conf_init_uint_value(vmcf->redis.connections, 2);
+    ngx_conf_init_uint_value(vmcf->redis.hints, 65536);
     ngx_conf_init_msec_value(vmcf->usage_interval, 3600000);
 
     if (vmcf->redis.prefix.data == NULL) {
@@ -2419,6 +2430,43 @@ ngx_http_validibot_parse_addr(ngx_conf_t *cf,
         vmcf->redis.password.len = url.password.len;
         vmcf->redis.password.data = (u_char *) url.password.data;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_validibot_owner_hints(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_validibot_main_conf_t *vmcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (vmcf->redis.hints != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        vmcf->redis.hints = 0;
+        return NGX_CONF_OK;
+    }
+
+    /* 64 bytes an entry, resident only once used */
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    if (n < 16 || n > 16777216) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_owner_hints\" must be \"off\" or "
+                           "a number of keys from 16 to 16777216, "
+                           "not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    vmcf->redis.hints = n;
 
     return NGX_CONF_OK;
 }

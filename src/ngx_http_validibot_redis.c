@@ -11,6 +11,7 @@
 #include <ngx_sha1.h>
 
 #include "ngx_http_validibot_redis.h"
+#include "ngx_http_validibot_hint.h"
 #include "ngx_http_validibot_reply.h"
 #include "ngx_http_validibot_script.h"
 #include "ngx_http_validibot_metrics.h"
@@ -21,6 +22,7 @@
 #define NGX_HTTP_VALIDIBOT_MAX_WAITERS   8192
 #define NGX_HTTP_VALIDIBOT_READ_SIZE     16384
 #define NGX_HTTP_VALIDIBOT_SHA_LEN       40
+#define NGX_HTTP_VALIDIBOT_STATUS_LEN    128
 
 
 typedef enum {
@@ -35,7 +37,8 @@ typedef enum {
     NGX_HTTP_VALIDIBOT_W_LOOKUP = 0,
     NGX_HTTP_VALIDIBOT_W_HANDSHAKE,
     NGX_HTTP_VALIDIBOT_W_SCRIPT,
-    NGX_HTTP_VALIDIBOT_W_FIRE
+    NGX_HTTP_VALIDIBOT_W_FIRE,
+    NGX_HTTP_VALIDIBOT_W_ORG
 } ngx_http_validibot_waiter_type_e;
 
 
@@ -50,9 +53,12 @@ struct ngx_http_validibot_waiter_s {
     ngx_msec_t                            deadline;
     ngx_uint_t                            type;
     ngx_uint_t                            retried;
+    ngx_uint_t                            nparts;   /* replies awaited */
     size_t                                org_len;
+    size_t                                user_len; /* the hinted owner */
     u_char                                public_id[32];
     u_char                                org[NGX_HTTP_VALIDIBOT_ORG_MAX_LEN];
+    u_char                                user[NGX_HTTP_VALIDIBOT_HINT_USER_MAX];
 };
 
 
@@ -62,6 +68,23 @@ struct ngx_http_validibot_conn_s {
     ngx_queue_t                           waiters;
     ngx_uint_t                            nwaiters;
     redisReader                          *reader;
+
+    /* the head waiter's replies so far, when it awaits several */
+    redisReply                           *part[NGX_HTTP_VALIDIBOT_MAX_PARTS];
+    ngx_uint_t                            nparts;
+    ngx_http_validibot_composed_t         composed;
+
+    /*
+     * Hinted lookups of one org queued in the same write share one read
+     * of the org's status: the org whose read is queued and unsent, and
+     * the latest such reply, which every hinted lookup queued after it
+     * (and before the next one) uses.
+     */
+    size_t                                org_len;
+    u_char                                org[NGX_HTTP_VALIDIBOT_ORG_MAX_LEN];
+    redisReply                            status;
+    u_char                                status_str[
+                                              NGX_HTTP_VALIDIBOT_STATUS_LEN];
 
     /* bytes queued for Redis: out[pos..len) */
     u_char                               *out;
@@ -79,8 +102,10 @@ typedef struct {
     ngx_http_validibot_redis_conf_t      *conf;
     ngx_http_validibot_conn_t            *conns;
     ngx_uint_t                            next;
+    ngx_http_validibot_conn_t            *last;
     ngx_queue_t                           free;
     ngx_log_t                            *log;
+    ngx_http_validibot_hints_t           *hints;
     u_char                                sha[NGX_HTTP_VALIDIBOT_SHA_LEN];
 } ngx_http_validibot_redis_t;
 
@@ -97,6 +122,13 @@ static ngx_int_t ngx_http_validibot_redis_append(
     ngx_http_validibot_conn_t *rc, ngx_uint_t argc, ngx_str_t *argv);
 static ngx_int_t ngx_http_validibot_redis_append_lookup(
     ngx_http_validibot_conn_t *rc, ngx_http_validibot_waiter_t *w);
+static ngx_int_t ngx_http_validibot_redis_append_hinted(
+    ngx_http_validibot_conn_t *rc, ngx_http_validibot_waiter_t *w);
+static void ngx_http_validibot_redis_org_status(
+    ngx_http_validibot_conn_t *rc, redisReply *reply);
+static ngx_int_t ngx_http_validibot_redis_lookup_reply(
+    ngx_http_validibot_conn_t *rc, ngx_http_validibot_waiter_t *w,
+    redisReply **reply);
 static void ngx_http_validibot_redis_flush(ngx_http_validibot_conn_t *rc);
 static void ngx_http_validibot_redis_arm(ngx_http_validibot_conn_t *rc);
 static void ngx_http_validibot_redis_read_handler(ngx_event_t *rev);
@@ -110,6 +142,30 @@ static ngx_http_validibot_redis_t  *ngx_http_validibot_redis;
 
 static ngx_str_t  ngx_http_validibot_script = ngx_string(
     NGX_HTTP_VALIDIBOT_SCRIPT);
+
+/* what the script reads, in its order (ngx_http_validibot_reply.h) */
+
+static ngx_str_t  ngx_http_validibot_key_fields[] = {
+    ngx_string("user"),
+    ngx_string("digest"),
+    ngx_string("digest_version"),
+    ngx_string("expires_at"),
+    ngx_string("revoked_at"),
+    ngx_string("created_at"),
+    ngx_string("label"),
+    ngx_string("last_used_at")
+};
+
+static ngx_str_t  ngx_http_validibot_user_fields[] = {
+    ngx_string("is_active"),
+    ngx_string("email"),
+    ngx_string("name")
+};
+
+static ngx_str_t  ngx_http_validibot_member_fields[] = {
+    ngx_string("is_active"),
+    ngx_string("roles")
+};
 
 
 ngx_int_t
@@ -136,6 +192,13 @@ ngx_http_validibot_redis_init_process(ngx_cycle_t *cycle,
     redis->conf = conf;
     redis->log = cycle->log;
     ngx_queue_init(&redis->free);
+
+    if (conf->hints) {
+        redis->hints = ngx_http_validibot_hints_create(conf->hints);
+        if (redis->hints == NULL) {
+            return NGX_ERROR;
+        }
+    }
 
     ngx_sha1_init(&sha1);
     ngx_sha1_update(&sha1, ngx_http_validibot_script.data,
@@ -199,6 +262,8 @@ ngx_http_validibot_redis_exit_process(ngx_cycle_t *cycle)
         ngx_free(w);
     }
 
+    ngx_http_validibot_hints_free(redis->hints);
+
     ngx_http_validibot_redis = NULL;
 }
 
@@ -208,7 +273,10 @@ ngx_http_validibot_redis_lookup(ngx_str_t *public_id, ngx_str_t *org,
     ngx_http_validibot_redis_handler_pt handler, void *data, ngx_log_t *log)
 {
     ngx_http_validibot_conn_t    *rc;
+    ngx_http_validibot_redis_t   *redis;
     ngx_http_validibot_waiter_t  *w;
+
+    redis = ngx_http_validibot_redis;
 
     if (public_id->len != sizeof(w->public_id)
         || org->len > NGX_HTTP_VALIDIBOT_ORG_MAX_LEN)
@@ -221,7 +289,7 @@ ngx_http_validibot_redis_lookup(ngx_str_t *public_id, ngx_str_t *org,
         /* the failure itself was logged at "error" when it happened */
         ngx_log_error(NGX_LOG_INFO, log, 0,
                       "validibot: redis %V unavailable, waiting to reconnect",
-                      &ngx_http_validibot_redis->conf->addr->name);
+                      &redis->conf->addr->name);
         return NULL;
     }
 
@@ -241,11 +309,16 @@ ngx_http_validibot_redis_lookup(ngx_str_t *public_id, ngx_str_t *org,
     w->handler = handler;
     w->data = data;
 
+    if (redis->hints) {
+        w->user_len = ngx_http_validibot_hints_get(redis->hints, w->public_id,
+                                                   w->user);
+    }
+
     if (ngx_http_validibot_redis_append_lookup(rc, w) != NGX_OK) {
         /* nothing was queued for it: give it back at once */
         ngx_queue_remove(&w->queue);
         rc->nwaiters--;
-        ngx_queue_insert_head(&ngx_http_validibot_redis->free, &w->queue);
+        ngx_queue_insert_head(&redis->free, &w->queue);
         return NULL;
     }
 
@@ -316,6 +389,21 @@ ngx_http_validibot_redis_pick(void)
 
     n = redis->conf->connections;
 
+    /*
+     * A write is already waiting for the end of this event loop iteration:
+     * join it, so that one iteration's lookups cost Redis one read and the
+     * worker one send; the next iteration moves on to the next connection.
+     */
+
+    rc = redis->last;
+
+    if (rc && rc->state == NGX_HTTP_VALIDIBOT_READY
+        && rc->peer.connection && rc->peer.connection->write->posted
+        && rc->nwaiters < NGX_HTTP_VALIDIBOT_MAX_WAITERS)
+    {
+        return rc;
+    }
+
     for (i = 0; i < n; i++) {
         rc = &redis->conns[redis->next++ % n];
 
@@ -330,6 +418,8 @@ ngx_http_validibot_redis_pick(void)
         {
             continue;
         }
+
+        redis->last = rc;
 
         return rc;
     }
@@ -371,7 +461,9 @@ ngx_http_validibot_redis_waiter(ngx_http_validibot_conn_t *rc,
     w->conn = rc;
     w->type = type;
     w->retried = 0;
+    w->nparts = 1;
     w->org_len = 0;
+    w->user_len = 0;
     w->deadline = ngx_current_msec + redis->conf->timeout;
 
     ngx_queue_insert_tail(&rc->waiters, &w->queue);
@@ -453,13 +545,13 @@ ngx_http_validibot_redis_uint(u_char *p, size_t n)
 }
 
 
-static ngx_int_t
-ngx_http_validibot_redis_append(ngx_http_validibot_conn_t *rc,
-    ngx_uint_t argc, ngx_str_t *argv)
+/* at most what the command takes in RESP */
+
+static size_t
+ngx_http_validibot_redis_size(ngx_uint_t argc, ngx_str_t *argv)
 {
-    size_t       len;
-    u_char      *p;
-    ngx_uint_t   i;
+    size_t      len;
+    ngx_uint_t  i;
 
     len = sizeof("*\r\n") - 1 + NGX_INT_T_LEN;
 
@@ -467,7 +559,22 @@ ngx_http_validibot_redis_append(ngx_http_validibot_conn_t *rc,
         len += sizeof("$\r\n\r\n") - 1 + NGX_SIZE_T_LEN + argv[i].len;
     }
 
-    if (ngx_http_validibot_redis_reserve(rc, len) != NGX_OK) {
+    return len;
+}
+
+
+static ngx_int_t
+ngx_http_validibot_redis_append(ngx_http_validibot_conn_t *rc,
+    ngx_uint_t argc, ngx_str_t *argv)
+{
+    u_char      *p;
+    ngx_uint_t   i;
+
+    if (ngx_http_validibot_redis_reserve(rc,
+                                         ngx_http_validibot_redis_size(argc,
+                                                                       argv))
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -503,6 +610,12 @@ ngx_http_validibot_redis_append_lookup(ngx_http_validibot_conn_t *rc,
 
     redis = ngx_http_validibot_redis;
 
+    if (w->user_len) {
+        return ngx_http_validibot_redis_append_hinted(rc, w);
+    }
+
+    w->nparts = 1;
+
     p = ngx_cpymem(key, redis->conf->prefix.data, redis->conf->prefix.len);
     p = ngx_cpymem(p, "key:", sizeof("key:") - 1);
     p = ngx_cpymem(p, w->public_id, sizeof(w->public_id));
@@ -525,6 +638,144 @@ ngx_http_validibot_redis_append_lookup(ngx_http_validibot_conn_t *rc,
     argv[5].data = w->org;
 
     return ngx_http_validibot_redis_append(rc, 6, argv);
+}
+
+
+/*
+ * The owner is hinted: the script's reads as plain commands, pipelined,
+ * half of the script's CPU in Redis.  All or nothing is queued, so that
+ * replies keep lining up with waiters.
+ */
+
+static ngx_int_t
+ngx_http_validibot_redis_append_hinted(ngx_http_validibot_conn_t *rc,
+    ngx_http_validibot_waiter_t *w)
+{
+    u_char                      *p;
+    size_t                       len;
+    ngx_str_t                   *prefix;
+    ngx_uint_t                   i, n;
+    ngx_str_t                    key[NGX_HTTP_VALIDIBOT_KEY_FIELDS + 2];
+    ngx_str_t                    user[NGX_HTTP_VALIDIBOT_USER_FIELDS + 2];
+    ngx_str_t                    org[3];
+    ngx_str_t                    member[NGX_HTTP_VALIDIBOT_MEMBER_FIELDS
+                                        + 2];
+    ngx_uint_t                   share;
+    ngx_queue_t                 *q;
+    ngx_http_validibot_waiter_t *ow;
+    u_char                       buf[4 * NGX_HTTP_VALIDIBOT_PREFIX_MAX_LEN
+                                     + 2 * NGX_HTTP_VALIDIBOT_ORG_MAX_LEN
+                                     + 2 * NGX_HTTP_VALIDIBOT_HINT_USER_MAX
+                                     + sizeof("key:user:org:member::") - 1
+                                     + 32];
+
+    prefix = &ngx_http_validibot_redis->conf->prefix;
+    p = buf;
+
+    ngx_str_set(&key[0], "HMGET");
+    key[1].data = p;
+    p = ngx_cpymem(p, prefix->data, prefix->len);
+    p = ngx_cpymem(p, "key:", sizeof("key:") - 1);
+    p = ngx_cpymem(p, w->public_id, sizeof(w->public_id));
+    key[1].len = p - key[1].data;
+
+    for (i = 0; i < NGX_HTTP_VALIDIBOT_KEY_FIELDS; i++) {
+        key[2 + i] = ngx_http_validibot_key_fields[i];
+    }
+
+    ngx_str_set(&user[0], "HMGET");
+    user[1].data = p;
+    p = ngx_cpymem(p, prefix->data, prefix->len);
+    p = ngx_cpymem(p, "user:", sizeof("user:") - 1);
+    p = ngx_cpymem(p, w->user, w->user_len);
+    user[1].len = p - user[1].data;
+
+    for (i = 0; i < NGX_HTTP_VALIDIBOT_USER_FIELDS; i++) {
+        user[2 + i] = ngx_http_validibot_user_fields[i];
+    }
+
+    len = ngx_http_validibot_redis_size(NGX_HTTP_VALIDIBOT_KEY_FIELDS + 2,
+                                        key)
+          + ngx_http_validibot_redis_size(NGX_HTTP_VALIDIBOT_USER_FIELDS + 2,
+                                          user);
+    n = 2;
+
+    share = 0;
+
+    if (w->org_len) {
+        share = (rc->org_len == w->org_len
+                 && ngx_memcmp(rc->org, w->org, w->org_len) == 0);
+
+        ngx_str_set(&org[0], "HGET");
+        org[1].data = p;
+        p = ngx_cpymem(p, prefix->data, prefix->len);
+        p = ngx_cpymem(p, "org:", sizeof("org:") - 1);
+        p = ngx_cpymem(p, w->org, w->org_len);
+        org[1].len = p - org[1].data;
+        ngx_str_set(&org[2], "status");
+
+        ngx_str_set(&member[0], "HMGET");
+        member[1].data = p;
+        p = ngx_cpymem(p, prefix->data, prefix->len);
+        p = ngx_cpymem(p, "member:", sizeof("member:") - 1);
+        p = ngx_cpymem(p, w->org, w->org_len);
+        *p++ = ':';
+        p = ngx_cpymem(p, w->user, w->user_len);
+        member[1].len = p - member[1].data;
+
+        for (i = 0; i < NGX_HTTP_VALIDIBOT_MEMBER_FIELDS; i++) {
+            member[2 + i] = ngx_http_validibot_member_fields[i];
+        }
+
+        len += ngx_http_validibot_redis_size(3, org)
+               + ngx_http_validibot_redis_size(
+                                     NGX_HTTP_VALIDIBOT_MEMBER_FIELDS + 2,
+                                     member);
+        n = NGX_HTTP_VALIDIBOT_MAX_PARTS - 1;
+    }
+
+    /* with room for all of them, no append below can fail */
+
+    if (ngx_http_validibot_redis_reserve(rc, len) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (w->org_len && !share) {
+
+        /* the org's read goes ahead of this lookup in the FIFO */
+
+        ow = ngx_http_validibot_redis_waiter(rc, NGX_HTTP_VALIDIBOT_W_ORG);
+        if (ow == NULL) {
+            return NGX_ERROR;
+        }
+
+        /* a variable: the macro evaluates its first argument twice */
+        q = ngx_queue_prev(&w->queue);
+        ngx_queue_remove(&ow->queue);
+        ngx_queue_insert_after(q, &ow->queue);
+
+        (void) ngx_http_validibot_redis_append(rc, 3, org);
+
+        ngx_memcpy(rc->org, w->org, w->org_len);
+        rc->org_len = w->org_len;
+    }
+
+    (void) ngx_http_validibot_redis_append(rc,
+                                           NGX_HTTP_VALIDIBOT_KEY_FIELDS + 2,
+                                           key);
+    (void) ngx_http_validibot_redis_append(rc,
+                                           NGX_HTTP_VALIDIBOT_USER_FIELDS + 2,
+                                           user);
+
+    if (w->org_len) {
+        (void) ngx_http_validibot_redis_append(rc,
+                                         NGX_HTTP_VALIDIBOT_MEMBER_FIELDS + 2,
+                                         member);
+    }
+
+    w->nparts = n;
+
+    return NGX_OK;
 }
 
 
@@ -683,6 +934,8 @@ ngx_http_validibot_redis_close(ngx_http_validibot_conn_t *rc)
         rc->reader = NULL;
     }
 
+    rc->nparts = 0;
+    rc->org_len = 0;
     rc->out_pos = 0;
     rc->out_len = 0;
     rc->state = NGX_HTTP_VALIDIBOT_IDLE;
@@ -898,6 +1151,9 @@ ngx_http_validibot_redis_write_handler(ngx_event_t *wev)
         rc->state = NGX_HTTP_VALIDIBOT_READY;
     }
 
+    /* lookups queued from now on read the org's status anew */
+    rc->org_len = 0;
+
     while (rc->out_pos < rc->out_len) {
 
         n = c->send(c, rc->out + rc->out_pos, rc->out_len - rc->out_pos);
@@ -992,7 +1248,7 @@ ngx_http_validibot_redis_read_handler(ngx_event_t *rev)
 
             n = ngx_http_validibot_redis_reply(rc, reply);
 
-            if (n != NGX_OK) {
+            if (n == NGX_ERROR) {
                 return;
             }
 
@@ -1001,7 +1257,11 @@ ngx_http_validibot_redis_read_handler(ngx_event_t *rev)
                 return;
             }
 
-            ngx_http_validibot_reader_reset(rc->reader);
+            /* NGX_AGAIN: the head waiter keeps this reply for more */
+
+            if (n == NGX_OK) {
+                ngx_http_validibot_reader_reset(rc->reader);
+            }
         }
     }
 
@@ -1020,6 +1280,7 @@ static ngx_int_t
 ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
     redisReply *reply)
 {
+    ngx_int_t                             rv;
     ngx_queue_t                          *q;
     ngx_http_validibot_redis_t           *redis;
     ngx_http_validibot_waiter_t          *w;
@@ -1064,34 +1325,21 @@ ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
         break;
 
     case NGX_HTTP_VALIDIBOT_W_LOOKUP:
-        if (reply->type == REDIS_REPLY_ERROR
-            && reply->len >= sizeof("NOSCRIPT") - 1
-            && ngx_strncmp(reply->str, "NOSCRIPT", sizeof("NOSCRIPT") - 1)
-               == 0
-            && !w->retried)
-        {
-            /*
-             * The script cache was flushed under us: ask again with the
-             * script itself, at the tail, where its reply will come.
-             */
+        rv = ngx_http_validibot_redis_lookup_reply(rc, w, &reply);
 
-            ngx_log_error(NGX_LOG_WARN, redis->log, 0,
-                          "validibot: redis %V lost the lookup script, "
-                          "sending it again", &redis->conf->addr->name);
-
-            w->retried = 1;
-            ngx_queue_remove(q);
-            ngx_queue_insert_tail(&rc->waiters, q);
-
-            if (ngx_http_validibot_redis_append_lookup(rc, w) != NGX_OK) {
-                ngx_http_validibot_redis_fail(rc, "out of memory");
-                return NGX_ERROR;
-            }
-
-            ngx_http_validibot_redis_flush(rc);
+        if (rv == NGX_DONE) {
+            /* asked again at the tail */
             return NGX_OK;
         }
 
+        if (rv != NGX_OK) {
+            return rv;
+        }
+
+        break;
+
+    case NGX_HTTP_VALIDIBOT_W_ORG:
+        ngx_http_validibot_redis_org_status(rc, reply);
         break;
 
     default: /* NGX_HTTP_VALIDIBOT_W_FIRE */
@@ -1120,4 +1368,168 @@ ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * A reply for the head lookup.  NGX_OK: *reply is what its handler gets
+ * (for a hinted lookup, the script's reply composed from the parts);
+ * NGX_AGAIN: a part kept until the others come; NGX_DONE: the lookup was
+ * queued again, with the script; NGX_ERROR: the connection failed.
+ */
+
+static ngx_int_t
+ngx_http_validibot_redis_lookup_reply(ngx_http_validibot_conn_t *rc,
+    ngx_http_validibot_waiter_t *w, redisReply **reply)
+{
+    redisReply                  *r;
+    ngx_uint_t                   n;
+    const redisReply            *result;
+    ngx_http_validibot_redis_t  *redis;
+
+    redis = ngx_http_validibot_redis;
+    r = *reply;
+
+    if (w->nparts > 1) {
+        rc->part[rc->nparts++] = r;
+
+        if (rc->nparts < w->nparts) {
+            return NGX_AGAIN;
+        }
+
+        rc->nparts = 0;
+        n = w->nparts;
+
+        if (n == NGX_HTTP_VALIDIBOT_MAX_PARTS - 1) {
+            /* key, user, membership: the org's status was read before */
+            rc->part[3] = rc->part[2];
+            rc->part[2] = &rc->status;
+            n = NGX_HTTP_VALIDIBOT_MAX_PARTS;
+        }
+
+        if (ngx_http_validibot_reply_compose(rc->part, n, w->user,
+                                             w->user_len, &rc->composed,
+                                             &result)
+            == NGX_HTTP_VALIDIBOT_COMPOSE_OTHER)
+        {
+            /* the hint was wrong: the script's reply will correct it */
+
+            ngx_http_validibot_hints_drop(redis->hints, w->public_id);
+
+            if (w->handler == NULL) {
+                *reply = &rc->composed.nil;
+                return NGX_OK;
+            }
+
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, redis->log, 0,
+                           "validibot: key \"%*s\" has another owner, "
+                           "asking again", (size_t) 32, w->public_id);
+
+            w->user_len = 0;
+            ngx_queue_remove(&w->queue);
+            ngx_queue_insert_tail(&rc->waiters, &w->queue);
+
+            if (ngx_http_validibot_redis_append_lookup(rc, w) != NGX_OK) {
+                ngx_http_validibot_redis_fail(rc, "out of memory");
+                return NGX_ERROR;
+            }
+
+            ngx_http_validibot_redis_flush(rc);
+            return NGX_DONE;
+        }
+
+        if (result == &rc->composed.top && result->elements == 0) {
+            /* the key is gone */
+            ngx_http_validibot_hints_drop(redis->hints, w->public_id);
+        }
+
+        *reply = (redisReply *) result;
+        return NGX_OK;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR
+        && r->len >= sizeof("NOSCRIPT") - 1
+        && ngx_strncmp(r->str, "NOSCRIPT", sizeof("NOSCRIPT") - 1) == 0
+        && !w->retried)
+    {
+        /*
+         * The script cache was flushed under us: ask again with the
+         * script itself, at the tail, where its reply will come.
+         */
+
+        ngx_log_error(NGX_LOG_WARN, redis->log, 0,
+                      "validibot: redis %V lost the lookup script, "
+                      "sending it again", &redis->conf->addr->name);
+
+        w->retried = 1;
+        ngx_queue_remove(&w->queue);
+        ngx_queue_insert_tail(&rc->waiters, &w->queue);
+
+        if (ngx_http_validibot_redis_append_lookup(rc, w) != NGX_OK) {
+            ngx_http_validibot_redis_fail(rc, "out of memory");
+            return NGX_ERROR;
+        }
+
+        ngx_http_validibot_redis_flush(rc);
+        return NGX_DONE;
+    }
+
+    /* learn the owner for the next lookup of this key */
+
+    if (redis->hints && r->type == REDIS_REPLY_ARRAY) {
+        if (r->elements == NGX_HTTP_VALIDIBOT_NFIELDS
+            && r->element[0]->type == REDIS_REPLY_STRING)
+        {
+            ngx_http_validibot_hints_put(redis->hints, w->public_id,
+                                         (u_char *) r->element[0]->str,
+                                         r->element[0]->len);
+
+        } else if (r->elements == 0) {
+            ngx_http_validibot_hints_drop(redis->hints, w->public_id);
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Keeps the org status reply for the hinted lookups queued after it: its
+ * arena is rewound before they complete, so the value is copied.  A type
+ * other than a string, a nil or an error becomes an integer, which the
+ * lookups refuse as a reply of the wrong shape.
+ */
+
+static void
+ngx_http_validibot_redis_org_status(ngx_http_validibot_conn_t *rc,
+    redisReply *reply)
+{
+    size_t       len;
+    redisReply  *st;
+
+    st = &rc->status;
+    ngx_memzero(st, sizeof(redisReply));
+
+    switch (reply->type) {
+
+    case REDIS_REPLY_NIL:
+        st->type = REDIS_REPLY_NIL;
+        return;
+
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_ERROR:
+        /* a status is a short word: a longer one stays unequal to all */
+        len = ngx_min(reply->len, NGX_HTTP_VALIDIBOT_STATUS_LEN - 1);
+        ngx_memcpy(rc->status_str, reply->str, len);
+        rc->status_str[len] = '\0';
+
+        st->type = reply->type;
+        st->str = (char *) rc->status_str;
+        st->len = len;
+        return;
+
+    default:
+        st->type = REDIS_REPLY_INTEGER;
+        return;
+    }
 }

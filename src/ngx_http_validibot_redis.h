@@ -42,6 +42,7 @@ typedef struct {
     ngx_uint_t                   db;
     ngx_msec_t                   timeout;
     ngx_uint_t                   connections;
+    ngx_uint_t                   hints;        /* owner hints; 0: off */
     ngx_str_t                    prefix;
 } ngx_http_validibot_redis_conf_t;
 

@@ -88,6 +88,132 @@ invalid:
 }
 
 
+/* an array of n elements, each a string or a nil */
+
+static int
+ngx_http_validibot_reply_fields(const redisReply *r, size_t n)
+{
+    size_t  i;
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != n
+        || r->element == NULL)
+    {
+        return -1;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (r->element[i] == NULL
+            || (r->element[i]->type != REDIS_REPLY_STRING
+                && r->element[i]->type != REDIS_REPLY_NIL))
+        {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+ngx_http_validibot_reply_compose(redisReply **part, size_t nparts,
+    const unsigned char *user, size_t user_len,
+    ngx_http_validibot_composed_t *out, const redisReply **result)
+{
+    size_t             i;
+    redisReply       **e;
+    const redisReply  *k;
+
+    memset(out, 0, sizeof(ngx_http_validibot_composed_t));
+    out->nil.type = REDIS_REPLY_NIL;
+    out->top.type = REDIS_REPLY_ARRAY;
+    out->top.element = out->elts;
+
+    *result = &out->nil;
+
+    if (nparts != 2 && nparts != NGX_HTTP_VALIDIBOT_MAX_PARTS) {
+        return NGX_HTTP_VALIDIBOT_COMPOSE_OK;
+    }
+
+    for (i = 0; i < nparts; i++) {
+        if (part[i] == NULL) {
+            return NGX_HTTP_VALIDIBOT_COMPOSE_OK;
+        }
+
+        if (part[i]->type == REDIS_REPLY_ERROR) {
+            *result = part[i];
+            return NGX_HTTP_VALIDIBOT_COMPOSE_OK;
+        }
+    }
+
+    if (ngx_http_validibot_reply_fields(part[0],
+                                        NGX_HTTP_VALIDIBOT_KEY_FIELDS)
+        != 0)
+    {
+        return NGX_HTTP_VALIDIBOT_COMPOSE_OK;
+    }
+
+    k = part[0]->element[0];
+
+    if (k->type == REDIS_REPLY_NIL) {
+        /* no key record, or no owner in it: the script's {} */
+        *result = &out->top;
+        return NGX_HTTP_VALIDIBOT_COMPOSE_OK;
+    }
+
+    if (k->len != user_len || k->str == NULL
+        || memcmp(k->str, user, user_len) != 0)
+    {
+        return NGX_HTTP_VALIDIBOT_COMPOSE_OTHER;
+    }
+
+    if (ngx_http_validibot_reply_fields(part[1],
+                                        NGX_HTTP_VALIDIBOT_USER_FIELDS)
+        != 0)
+    {
+        return NGX_HTTP_VALIDIBOT_COMPOSE_OK;
+    }
+
+    if (nparts == NGX_HTTP_VALIDIBOT_MAX_PARTS
+        && ((part[2]->type != REDIS_REPLY_STRING
+             && part[2]->type != REDIS_REPLY_NIL)
+            || ngx_http_validibot_reply_fields(part[3],
+                                   NGX_HTTP_VALIDIBOT_MEMBER_FIELDS) != 0))
+    {
+        return NGX_HTTP_VALIDIBOT_COMPOSE_OK;
+    }
+
+    /* in the order of ngx_http_validibot_field_e */
+
+    e = out->elts;
+
+    for (i = 0; i < 7; i++) {
+        e[NGX_HTTP_VALIDIBOT_F_USER + i] = part[0]->element[i];
+    }
+
+    e[NGX_HTTP_VALIDIBOT_F_LAST_USED_AT] = part[0]->element[7];
+
+    for (i = 0; i < NGX_HTTP_VALIDIBOT_USER_FIELDS; i++) {
+        e[NGX_HTTP_VALIDIBOT_F_USER_ACTIVE + i] = part[1]->element[i];
+    }
+
+    if (nparts == NGX_HTTP_VALIDIBOT_MAX_PARTS) {
+        e[NGX_HTTP_VALIDIBOT_F_ORG_STATUS] = part[2];
+        e[NGX_HTTP_VALIDIBOT_F_MEMBER_ACTIVE] = part[3]->element[0];
+        e[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES] = part[3]->element[1];
+
+    } else {
+        e[NGX_HTTP_VALIDIBOT_F_ORG_STATUS] = &out->nil;
+        e[NGX_HTTP_VALIDIBOT_F_MEMBER_ACTIVE] = &out->nil;
+        e[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES] = &out->nil;
+    }
+
+    out->top.elements = NGX_HTTP_VALIDIBOT_NFIELDS;
+    *result = &out->top;
+
+    return NGX_HTTP_VALIDIBOT_COMPOSE_OK;
+}
+
+
 int
 ngx_http_validibot_span_int(const ngx_http_validibot_span_t *s,
     int64_t *value)

@@ -60,6 +60,44 @@ int ngx_http_validibot_reply_decode(const redisReply *reply,
     ngx_http_validibot_record_t *rec);
 
 /*
+ * The hinted lookup (ngx_http_validibot_hint.h) reads with plain commands
+ * instead of the script, in one round trip:
+ *
+ *   part 0  HMGET key:<id>  user digest digest_version expires_at
+ *                           revoked_at created_at label last_used_at
+ *   part 1  HMGET user:<user>  is_active email name
+ *   part 2  HGET org:<org> status             (only with an org)
+ *   part 3  HMGET member:<org>:<user>  is_active roles   (only with an org)
+ *
+ * ngx_http_validibot_reply_compose() turns the parts into the reply the
+ * script would have given, built in "out", for
+ * ngx_http_validibot_reply_decode().  "user" is the guessed owner.  It
+ * returns NGX_HTTP_VALIDIBOT_COMPOSE_OTHER when the key record names
+ * another owner (or none that can be hinted): its user and membership
+ * reads are of no use, ask the script.  Otherwise *result is the script's
+ * reply (an empty array when the key record is gone), or the first error
+ * part, or, for a part of a wrong shape, a nil that the decoder refuses.
+ */
+#define NGX_HTTP_VALIDIBOT_KEY_FIELDS     8
+#define NGX_HTTP_VALIDIBOT_USER_FIELDS    3
+#define NGX_HTTP_VALIDIBOT_MEMBER_FIELDS  2
+#define NGX_HTTP_VALIDIBOT_MAX_PARTS      4
+
+#define NGX_HTTP_VALIDIBOT_COMPOSE_OK     0
+#define NGX_HTTP_VALIDIBOT_COMPOSE_OTHER  1
+
+typedef struct {
+    redisReply   top;
+    redisReply  *elts[NGX_HTTP_VALIDIBOT_NFIELDS];
+    redisReply   nil;
+} ngx_http_validibot_composed_t;
+
+int ngx_http_validibot_reply_compose(redisReply **part, size_t nparts,
+    const unsigned char *user, size_t user_len,
+    ngx_http_validibot_composed_t *out, const redisReply **result);
+
+
+/*
  * Parses a unix-seconds or small integer field: absent, empty or "0"
  * yields 0 with return 0; a decimal integer yields its value with
  * return 0; anything else returns -1.

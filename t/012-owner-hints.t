@@ -1,0 +1,303 @@
+# Owner hints (validibot_owner_hints): after a key's first lookup a worker
+# knows its owner and reads with plain pipelined commands instead of the
+# script.  Every request still reads the key, the user, the org and the
+# membership in one round trip, so any change applies to the very next
+# request; a wrong hint costs a second lookup, never a wrong answer.
+# Each response body gets the Redis commands its lookup cost appended
+# (INFO commandstats, reset after each request).
+
+use Test::Nginx::Socket 'no_plan';
+use Validibot::Test;
+use Time::HiRes ();
+
+no_shuffle();
+log_level('info');
+
+sub setup {
+    redis_flush_prefix();
+    add_user(7);
+    add_user(8);
+    add_org('acme');
+    add_org('beta');
+    add_member('acme', 7, 'executor');
+    add_member('beta', 7, 'author');
+    add_member('acme', 8, 'author');
+    make_key(seed => 'hint-seven', user => 7);
+    Validibot::Test::redis_cmd('CONFIG', 'RESETSTAT');
+}
+
+our $key = make_key(seed => 'hint-seven', user => 7, write => 0);
+our $id = key_public_id($key);
+our $rkey = "validibot:key:$id";
+
+# what the lookup of the request just answered cost Redis
+sub calls {
+    my ($body) = @_;
+    Time::HiRes::sleep(0.02);
+    my $s = Validibot::Test::redis_cmd('INFO', 'commandstats');
+    my %c;
+    $c{$1} = $2 while $s =~ /cmdstat_(\w+):calls=(\d+)/g;
+    Validibot::Test::redis_cmd('CONFIG', 'RESETSTAT');
+    return $body . sprintf(" evalsha=%d hmget=%d\n",
+                           $c{evalsha} // 0, $c{hmget} // 0);
+}
+
+# runs $actions->[i] after the response to request i (0-based); blocks
+# are parsed before any runs, so each filter counts for itself
+sub between {
+    my ($actions) = @_;
+    my $i = 0;
+    return sub {
+        my $body = calls($_[0]);
+        my $a = $actions->[$i++];
+        $a->() if $a;
+        $body;
+    };
+}
+
+our $HttpConfig = <<'_EOC_';
+    validibot_redis redis://127.0.0.1:$TEST_NGINX_REDIS_PORT/0;
+    validibot_redis_connections 1;
+    validibot_digest_key 1 $TEST_NGINX_DIGEST_KEY_FILE_V1;
+
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/upstream.sock;
+        validibot_identity_headers off;
+        location / {
+            return 200 "user=$http_x_validibot_user org=$http_x_validibot_org roles=$http_x_validibot_roles";
+        }
+    }
+_EOC_
+
+our $Config = <<'_EOC_';
+    location ~ ^/o/(?<org>[^/]+)/ {
+        validibot_auth API;
+        validibot_org $org;
+        validibot_require workflow_view;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/upstream.sock;
+    }
+
+    location /plain {
+        validibot_auth API;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/upstream.sock;
+    }
+_EOC_
+
+our $Auth = "Authorization: Bearer $key";
+our $Denied = '{"detail":"Invalid API key","code":"authentication_failed"}';
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: the first lookup runs the script; the next ones read with plain commands, same answer
+--- init
+::setup();
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /o/acme/x", "GET /o/acme/x", "GET /o/beta/x", "GET /plain"]
+--- more_headers eval
+[$::Auth, $::Auth, $::Auth, $::Auth]
+--- response_body_filters eval
+::between([])
+--- response_body eval
+["user=7 org=acme roles=executor evalsha=1 hmget=3\n",
+ "user=7 org=acme roles=executor evalsha=0 hmget=3\n",
+ "user=7 org=beta roles=author evalsha=0 hmget=3\n",
+ "user=7 org= roles= evalsha=0 hmget=2\n"]
+
+
+
+=== TEST 2: validibot_owner_hints off: the script every time
+--- init
+::setup();
+--- http_config eval: $::HttpConfig . "validibot_owner_hints off;"
+--- config eval: $::Config
+--- request eval
+["GET /o/acme/x", "GET /o/acme/x", "GET /plain"]
+--- more_headers eval
+[$::Auth, $::Auth, $::Auth]
+--- response_body_filters eval
+::between([])
+--- response_body eval
+["user=7 org=acme roles=executor evalsha=1 hmget=3\n",
+ "user=7 org=acme roles=executor evalsha=1 hmget=3\n",
+ "user=7 org= roles= evalsha=1 hmget=2\n"]
+
+
+
+=== TEST 3: a hinted key revoked: refused by the next request
+--- init
+::setup();
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /o/acme/x", "GET /o/acme/x", "GET /o/acme/x"]
+--- more_headers eval
+[$::Auth, $::Auth, $::Auth]
+--- response_body_filters eval
+::between([undef,
+           sub { Validibot::Test::redis_cmd('HSET', $::rkey, 'revoked_at', time() - 1) }])
+--- error_code eval
+[200, 200, 401]
+--- response_body eval
+["user=7 org=acme roles=executor evalsha=1 hmget=3\n",
+ "user=7 org=acme roles=executor evalsha=0 hmget=3\n",
+ "$::Denied evalsha=0 hmget=3\n"]
+
+
+
+=== TEST 4: a hinted key's user deactivated, then its role taken, then its org suspended
+--- init
+::setup();
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /o/acme/x", "GET /o/acme/x", "GET /o/acme/x", "GET /o/acme/x",
+ "GET /o/acme/x", "GET /o/acme/x"]
+--- more_headers eval
+[($::Auth) x 6]
+--- response_body_filters eval
+::between([undef,
+           sub { add_user(7, is_active => 0) },
+           sub { add_user(7); add_member('acme', 7, 'analytics_viewer') },
+           sub { add_member('acme', 7, 'executor'); add_org('acme', status => 'suspended') },
+           sub { add_org('acme') }])
+--- error_code eval
+[200, 200, 401, 403, 403, 200]
+--- response_body eval
+["user=7 org=acme roles=executor evalsha=1 hmget=3\n",
+ "user=7 org=acme roles=executor evalsha=0 hmget=3\n",
+ qq{{"detail":"User inactive or deleted","code":"authentication_failed"} evalsha=0 hmget=3\n},
+ qq{{"detail":"You do not have permission to perform this action.","code":"permission_denied"} evalsha=0 hmget=3\n},
+ qq{{"detail":"You do not have permission to perform this action.","code":"permission_denied"} evalsha=0 hmget=3\n},
+ "user=7 org=acme roles=executor evalsha=0 hmget=3\n"]
+
+
+
+=== TEST 5: a hinted key deleted: refused, and its hint forgotten; made again: found again
+--- init
+::setup();
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /o/acme/x", "GET /o/acme/x", "GET /o/acme/x", "GET /o/acme/x",
+ "GET /o/acme/x"]
+--- more_headers eval
+[($::Auth) x 5]
+--- response_body_filters eval
+::between([undef,
+           sub { Validibot::Test::redis_cmd('DEL', $::rkey) },
+           sub { make_key(seed => 'hint-seven', user => 7) }])
+--- error_code eval
+[200, 200, 401, 200, 200]
+--- response_body eval
+["user=7 org=acme roles=executor evalsha=1 hmget=3\n",
+ "user=7 org=acme roles=executor evalsha=0 hmget=3\n",
+ "$::Denied evalsha=0 hmget=3\n",
+ "user=7 org=acme roles=executor evalsha=1 hmget=3\n",
+ "user=7 org=acme roles=executor evalsha=0 hmget=3\n"]
+
+
+
+=== TEST 6: a key given to another user: the hint is wrong, the script answers with the new owner
+--- init
+::setup();
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /o/acme/x", "GET /o/acme/x", "GET /o/acme/x", "GET /o/acme/x"]
+--- more_headers eval
+[($::Auth) x 4]
+--- response_body_filters eval
+::between([undef,
+           sub { Validibot::Test::redis_cmd('HSET', $::rkey, 'user', '8') }])
+--- response_body eval
+["user=7 org=acme roles=executor evalsha=1 hmget=3\n",
+ "user=7 org=acme roles=executor evalsha=0 hmget=3\n",
+ "user=8 org=acme roles=author evalsha=1 hmget=6\n",
+ "user=8 org=acme roles=author evalsha=0 hmget=3\n"]
+
+
+
+=== TEST 7: garbage on the hinted path (the user record not a hash): 503, never a pass
+--- init
+::setup();
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /o/acme/x", "GET /o/acme/x", "GET /o/acme/x"]
+--- more_headers eval
+[($::Auth) x 3]
+--- response_body_filters eval
+::between([sub { Validibot::Test::redis_cmd('DEL', 'validibot:user:7');
+                 Validibot::Test::redis_cmd('SET', 'validibot:user:7', 'x') },
+           sub { add_user(7) }])
+--- error_code eval
+[200, 503, 200]
+--- response_headers_like eval
+["", "Retry-After: \\d+", ""]
+--- response_body eval
+["user=7 org=acme roles=executor evalsha=1 hmget=3\n",
+ qq{{"detail":"Authentication service unavailable","code":"service_unavailable"} evalsha=0 hmget=3\n},
+ "user=7 org=acme roles=executor evalsha=0 hmget=3\n"]
+
+
+
+=== TEST 8: the org status not a hash on the hinted path: 503, logged with Redis's error
+--- init
+::setup();
+Validibot::Test::redis_cmd('DEL', 'validibot:org:acme');
+Validibot::Test::redis_cmd('SET', 'validibot:org:acme', 'x');
+--- http_config eval: $::HttpConfig
+--- config eval
+($::Config . <<'_EOC_') =~ s/\@KEY\@/$::key/gr
+    location = /fan {
+        ssi on;
+        ssi_types text/plain;
+        default_type text/plain;
+        root html;
+        try_files /page.txt =404;
+    }
+    location = /learn { proxy_set_header Authorization "Bearer @KEY@";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/o/beta/x; }
+    location = /broken { proxy_set_header Authorization "Bearer @KEY@";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/o/acme/x; }
+_EOC_
+--- user_files
+>>> page.txt
+<!--# include virtual="/learn" wait="yes" -->|<!--# include virtual="/broken" -->
+--- request
+GET /fan
+--- response_body_like
+^user=7 org=beta roles=author\|\{"detail":"Authentication service unavailable","code":"service_unavailable"\}$
+--- error_log eval
+qr/validibot: unexpected reply from redis for key "$::id": WRONGTYPE/
+
+
+
+=== TEST 9: config: validibot_owner_hints takes "off" or a number of keys
+--- http_config eval: $::HttpConfig . "validibot_owner_hints 8;"
+--- config eval: $::Config
+--- must_die
+--- error_log
+"validibot_owner_hints" must be "off" or a number of keys from 16 to 16777216, not "8"
+
+
+
+=== TEST 10: config: validibot_owner_hints twice
+--- http_config eval: $::HttpConfig . "validibot_owner_hints 1024; validibot_owner_hints off;"
+--- config eval: $::Config
+--- must_die
+--- error_log
+"validibot_owner_hints" directive is duplicate
+
+
+
+=== TEST 11: config: validibot_owner_hints is an http-level directive
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config . "location /x { validibot_owner_hints off; }"
+--- must_die
+--- error_log
+"validibot_owner_hints" directive is not allowed here
