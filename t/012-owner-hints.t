@@ -11,6 +11,7 @@ use Validibot::Test;
 use Time::HiRes ();
 
 no_shuffle();
+worker_connections(1024);
 log_level('info');
 
 sub setup {
@@ -160,18 +161,18 @@ __DATA__
 [($::Auth) x 6]
 --- response_body_filters eval
 ::between([undef,
-           sub { add_user(7, is_active => 0) },
-           sub { add_user(7); add_member('acme', 7, 'analytics_viewer') },
-           sub { add_member('acme', 7, 'executor'); add_org('acme', status => 'suspended') },
-           sub { add_org('acme') }])
+           sub { Validibot::Test::add_user(7, is_active => 0) },
+           sub { Validibot::Test::add_user(7); Validibot::Test::add_member('acme', 7, 'analytics_viewer') },
+           sub { Validibot::Test::add_member('acme', 7, 'executor'); Validibot::Test::add_org('acme', status => 'suspended') },
+           sub { Validibot::Test::add_org('acme') }])
 --- error_code eval
 [200, 200, 401, 403, 403, 200]
 --- response_body eval
 ["user=7 org=acme roles=executor evalsha=1 hmget=3\n",
  "user=7 org=acme roles=executor evalsha=0 hmget=3\n",
- qq{{"detail":"User inactive or deleted","code":"authentication_failed"} evalsha=0 hmget=3\n},
- qq{{"detail":"You do not have permission to perform this action.","code":"permission_denied"} evalsha=0 hmget=3\n},
- qq{{"detail":"You do not have permission to perform this action.","code":"permission_denied"} evalsha=0 hmget=3\n},
+ "$::Denied evalsha=0 hmget=3\n",
+ qq{{"detail":"Permission denied","code":"permission_denied"} evalsha=0 hmget=3\n},
+ qq{{"detail":"Permission denied","code":"permission_denied"} evalsha=0 hmget=3\n},
  "user=7 org=acme roles=executor evalsha=0 hmget=3\n"]
 
 
@@ -189,7 +190,7 @@ __DATA__
 --- response_body_filters eval
 ::between([undef,
            sub { Validibot::Test::redis_cmd('DEL', $::rkey) },
-           sub { make_key(seed => 'hint-seven', user => 7) }])
+           sub { Validibot::Test::make_key(seed => 'hint-seven', user => 7) }])
 --- error_code eval
 [200, 200, 401, 200, 200]
 --- response_body eval
@@ -233,7 +234,7 @@ __DATA__
 --- response_body_filters eval
 ::between([sub { Validibot::Test::redis_cmd('DEL', 'validibot:user:7');
                  Validibot::Test::redis_cmd('SET', 'validibot:user:7', 'x') },
-           sub { add_user(7) }])
+           sub { Validibot::Test::add_user(7) }])
 --- error_code eval
 [200, 503, 200]
 --- response_headers_like eval
@@ -301,3 +302,45 @@ qr/validibot: unexpected reply from redis for key "$::id": WRONGTYPE/
 --- must_die
 --- error_log
 "validibot_owner_hints" directive is not allowed here
+
+
+
+=== TEST 12: hinted lookups for different orgs in flight at once: each gets its own org's answer
+--- init
+::setup();
+Validibot::Test::add_org('gamma', status => 'suspended');
+Validibot::Test::add_member('gamma', 7, 'owner');
+--- http_config eval: $::HttpConfig
+--- config eval
+my @orgs = qw(acme beta gamma delta);
+my $c = $::Config . <<'_EOC_';
+    location = /fan {
+        ssi on;
+        ssi_types text/plain;
+        default_type text/plain;
+        root html;
+        try_files /page.txt =404;
+    }
+_EOC_
+for my $o (@orgs) {
+    $c .= "    location = /as/$o { proxy_set_header Authorization \"Bearer $::key\";"
+        . " proxy_intercept_errors off;"
+        . " proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/o/$o/x; }\n";
+}
+$c
+--- user_files eval
+my @orgs = qw(acme beta gamma delta);
+">>> page.txt\n" . join '|', map { qq{<!--# include virtual="/as/$orgs[int($_ / 3) % 4]" -->} } 0 .. 39
+--- request eval
+["GET /fan", "GET /fan"]
+--- response_body eval
+my %a = (acme => 'user=7 org=acme roles=executor',
+         beta => 'user=7 org=beta roles=author',
+         gamma => '{"detail":"Permission denied","code":"permission_denied"}',
+         delta => '{"detail":"Permission denied","code":"permission_denied"}');
+my $b = join '|', map { $a{(qw(acme beta gamma delta))[int($_ / 3) % 4]} } 0 .. 39;
+[$b, $b]
+--- timeout: 10
+--- no_error_log
+[alert]
+[crit]
