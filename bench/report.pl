@@ -114,10 +114,12 @@ print "\n\"Redis conns held\" is the number of connections named ",
       "validibot-nginx (module) or validibot-lua (Lua) in `CLIENT LIST` ",
       "sampled mid-run, one number per round; \"conns opened\" is Redis's ",
       "`total_connections_received` over the measured run. \"Redis ",
-      "EVALSHA + other /req\" counts, per request served, the lookups ",
-      "(EVALSHA) and every other top-level command nginx sent (`INFO ",
-      "commandstats`, without the commands scripts run inside; which ",
-      "ones: see the last column of the rounds table). \"worker CPU ",
+      "EVALSHA + other /req\" counts, per request served, script lookups ",
+      "(EVALSHA) and every other command Redis ran (`INFO commandstats`; ",
+      "Redis counts the HMGET and HGET a script runs with the rest, so a ",
+      "script lookup shows as 1 + 4 with an org and a hinted one as 0 + 3 ",
+      "or 4; which commands: the last column of the rounds table). ",
+      "\"worker CPU ",
       "µs/req\" is the nginx worker's user + system time divided by ",
       "requests served; \"capacity × baseline\" is the baseline's µs/req ",
       "over the variant's (same round): the throughput ratio one saturated ",
@@ -174,7 +176,7 @@ print "CPU %: share of one CPU used during the measured seconds by the ",
       "process on the machine (other work running there shows up here).\n\n";
 print "| round | variant | req/s | × baseline | p50 ms | p99 ms ",
       "| worker µs/req | worker % | redis % | wrk % | upstream % ",
-      "| CPU 0/1 busy % | other Redis commands |\n";
+      "| CPU 0/1 busy % | other Redis commands /req |\n";
 print "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
 for my $row (@rows) {
     my $b = $by{$row->{round}}{baseline};

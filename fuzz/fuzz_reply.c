@@ -6,7 +6,9 @@
  * the module uses, every reply it yields through the script-reply decoder
  * and, when that accepts it, through the verdict with a fixed key and
  * fixed digest keys.  The seed corpus carries the key's real digests so
- * the fuzzer gets past the digest compare and into the later rules.
+ * the fuzzer gets past the digest compare and into the later rules.  The
+ * same bytes are also read as the parts of a hinted lookup, composed into
+ * the script's reply and put through the same decoder and verdicts.
  */
 
 
@@ -150,6 +152,84 @@ one(const redisReply *reply)
 }
 
 
+static void
+compose(redisReply **part, size_t nparts, const unsigned char *user,
+    size_t len)
+{
+    const redisReply               *result;
+    ngx_http_validibot_composed_t   out;
+
+    result = NULL;
+
+    if (ngx_http_validibot_reply_compose(part, nparts, user, len, &out,
+                                         &result)
+        != NGX_HTTP_VALIDIBOT_COMPOSE_OK)
+    {
+        return;
+    }
+
+    if (result == NULL
+        || (result == &out.top && result->elements != 0
+            && result->elements != NGX_HTTP_VALIDIBOT_NFIELDS))
+    {
+        abort();
+    }
+
+    one(result);
+}
+
+
+/* the bytes as a hinted lookup's parts, all kept in one arena */
+
+static void
+parts(const uint8_t *data, size_t size)
+{
+    size_t        n;
+    void         *reply;
+    redisReply   *part[NGX_HTTP_VALIDIBOT_MAX_PARTS], *k;
+    redisReader  *r;
+
+    r = ngx_http_validibot_reader_create();
+    if (r == NULL) {
+        abort();
+    }
+
+    if (redisReaderFeed(r, (const char *) data, size) != REDIS_OK) {
+        ngx_http_validibot_reader_free(r);
+        return;
+    }
+
+    for (n = 0; n < NGX_HTTP_VALIDIBOT_MAX_PARTS; n++) {
+        reply = NULL;
+
+        if (redisReaderGetReply(r, &reply) != REDIS_OK || reply == NULL) {
+            break;
+        }
+
+        part[n] = reply;
+    }
+
+    if (n >= 2) {
+        compose(part, 2, (const unsigned char *) "42", 2);
+        compose(part, n, (const unsigned char *) "42", 2);
+
+        /* the owner the key part names, to get past the owner check */
+        k = part[0];
+
+        if (k->type == REDIS_REPLY_ARRAY && k->elements > 0
+            && k->element[0]->type == REDIS_REPLY_STRING)
+        {
+            compose(part, 2, (const unsigned char *) k->element[0]->str,
+                    k->element[0]->len);
+            compose(part, n, (const unsigned char *) k->element[0]->str,
+                    k->element[0]->len);
+        }
+    }
+
+    ngx_http_validibot_reader_free(r);
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -179,6 +259,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     ngx_http_validibot_reader_free(r);
+
+    parts(data, size);
 
     return 0;
 }
