@@ -13,7 +13,7 @@ my ($tsv, $cg_tsv, $cg_dir, $cg_n1, $cg_n2, $pool, $lua_pool, $conns,
     $duration, $rounds) = @ARGV;
 my $upstream = $ENV{BENCH_UPSTREAM_MODE} // 'process';
 
-my @order = qw(baseline module-cold module-hot lua auth_request);
+my @order = qw(baseline module-cold module-hot module-script lua auth_request);
 my (%by, @rows);
 
 open my $f, '<', $tsv or die "$tsv: $!\n";
@@ -68,6 +68,7 @@ my %desc = (
     'baseline'     => 'nginx proxy, no auth',
     'module-cold'  => 'module, 10,000 keys',
     'module-hot'   => 'module, 10 keys',
+    'module-script' => 'module, 10,000 keys, validibot_owner_hints off',
     'lua'          => 'access_by_lua + lua-nginx-redis',
     'auth_request' => 'auth_request → Lua auth service',
 );
@@ -208,7 +209,10 @@ if (open $f, '<', $cg_tsv) {
 if (%cg) {
     print "## Instructions per request (callgrind)\n\n";
     print "nginx with `master_process off` under `valgrind --tool=callgrind`,",
-          " one keep-alive connection, 10,000 keys in rotation. Per request ",
+          " one keep-alive connection, 10,000 keys in rotation (each ",
+          "request the key's first lookup in that worker: the script), and ",
+          "for module-hinted 100 keys (every counted request a hinted ",
+          "lookup, plain HMGET/HGET). Per request ",
           "= (instructions for $cg_n2 requests − for $cg_n1) / ",
           $cg_n2 - $cg_n1, ", so start-up cancels out. User-space ",
           "instructions of the nginx process only (not the kernel, not ",
@@ -217,7 +221,7 @@ if (%cg) {
           "here; on this CPU (sha_ni) it costs less in real time.\n\n";
     print "| variant | instructions/request | over baseline |\n";
     print "|---|---:|---:|\n";
-    for my $c (qw(baseline module lua)) {
+    for my $c (qw(baseline module module-hinted lua)) {
         next unless defined $cg{$c};
         printf "| %s | %d | %s |\n", $c, $cg{$c},
             $c eq 'baseline' ? '-' : sprintf('%+d', $cg{$c} - $cg{baseline});

@@ -4,6 +4,8 @@
 #   baseline      nginx proxying, no authentication
 #   module-cold   ngx_http_validibot_module, 10,000 keys in rotation
 #   module-hot    the module, 10 keys in rotation
+#   module-script the module with validibot_owner_hints off: the lookup
+#                 script on every request, 10,000 keys
 #   lua           access_by_lua + lua-nginx-redis doing the same check
 #   auth_request  auth_request to an auth service doing the same check
 #
@@ -46,7 +48,7 @@ upstream=${BENCH_UPSTREAM:-process}
 cold_keys=10000
 hot_keys=10
 path=/api/v1/orgs/acme/workflows/
-variants=${BENCH_VARIANTS:-baseline module-cold module-hot lua auth_request}
+variants=${BENCH_VARIANTS:-baseline module-cold module-hot module-script lua auth_request}
 
 rm -rf "$run"
 mkdir -p "$run/logs" "$run/conf" "$run/cg"
@@ -70,6 +72,7 @@ rcli() {
 
 conf_of() {
     case $1 in
+        module-script) echo module-script ;;
         module-*) echo module ;;
         *)        echo "$1" ;;
     esac
@@ -247,6 +250,15 @@ for c in baseline module lua auth_request; do
     "$nginx" -p "$run/" -e "$run/logs/error.log" -t -q -c "$run/conf/$c.conf"
 done
 
+# module-script: the same, with validibot_owner_hints off
+for s in "" -cg; do
+    sed 's#^\( *\)validibot_redis_connections.*#&\n\1validibot_owner_hints off;#' \
+        "$run/conf/module$s.conf" > "$run/conf/module-script$s.conf"
+done
+grep -q 'validibot_owner_hints off' "$run/conf/module-script.conf"
+"$nginx" -p "$run/" -e "$run/logs/error.log" -t -q \
+    -c "$run/conf/module-script.conf"
+
 
 # --- correctness first ---------------------------------------------------
 
@@ -254,7 +266,7 @@ good=$(head -1 "$run/keys.txt")
 bad=${good%?}$( [ "${good: -1}" = 0 ] && echo 1 || echo 0 )
 unknown=vbk_1_$(printf '%032d' 0)_${good##*_}
 
-for c in baseline module lua auth_request; do
+for c in baseline module module-script lua auth_request; do
     start_nginx $c
     expect "$c valid key" 200 "$(http_status "$good")"
     expect "$c body" "ok" "$(cat "$run/body")"
@@ -414,9 +426,10 @@ done
 cg_tsv=$run/callgrind.tsv
 : > "$cg_tsv"
 
-# cg_run CONF NKEYS N: instructions of one nginx process serving N requests
+# cg_run CONF NKEYS N [TAG]: instructions of one nginx process serving N
+# requests
 cg_run() {
-    local out=$run/cg/$1-$3.out extra=()
+    local out=$run/cg/$1${4:-}-$3.out extra=()
 
     # LuaJIT writes machine code: valgrind must notice code changes
     [ "$1" = lua ] && extra=(--smc-check=all-non-file)
@@ -424,7 +437,7 @@ cg_run() {
     taskset -c "$ngx_cpu" valgrind --tool=callgrind "${extra[@]}" \
         --callgrind-out-file="$out" "$nginx" -p "$run/" \
         -e "$run/logs/error.log" -c "$run/conf/$1-cg.conf" \
-        > "$run/cg/$1-$3.log" 2>&1 &
+        > "$run/cg/$1${4:-}-$3.log" 2>&1 &
     vg_pid=$!
 
     for _ in $(seq 600); do
@@ -443,9 +456,13 @@ cg_run() {
 }
 
 if [ "$callgrind" = 1 ]; then
-    for c in baseline module lua; do
-        i1=$(cg_run $c $cold_keys "$cg_n1")
-        i2=$(cg_run $c $cold_keys "$cg_n2")
+    # module: every key new to the worker (the script); module-hinted:
+    # 100 keys, so all the requests counted are hinted lookups
+    for c in baseline module module-hinted lua; do
+        conf=${c%-hinted} keys=$cold_keys tag=
+        [ "$c" = module-hinted ] && keys=100 tag=-hinted
+        i1=$(cg_run $conf $keys "$cg_n1" $tag)
+        i2=$(cg_run $conf $keys "$cg_n2" $tag)
         per=$(( (i2 - i1) / (cg_n2 - cg_n1) ))
         printf '%s\t%s\t%s\t%s\n' "$c" "$i1" "$i2" "$per" >> "$cg_tsv"
         echo "bench: callgrind $c: $per instructions per request"
