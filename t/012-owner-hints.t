@@ -31,16 +31,23 @@ our $key = make_key(seed => 'hint-seven', user => 7, write => 0);
 our $id = key_public_id($key);
 our $rkey = "validibot:key:$id";
 
-# what the lookup of the request just answered cost Redis
-sub calls {
-    my ($body) = @_;
+# the commands Redis ran since the last call, by name
+sub counts {
     Time::HiRes::sleep(0.02);
     my $s = Validibot::Test::redis_cmd('INFO', 'commandstats');
     my %c;
     $c{$1} = $2 while $s =~ /cmdstat_(\w+):calls=(\d+)/g;
     Validibot::Test::redis_cmd('CONFIG', 'RESETSTAT');
+    $c{$_} //= 0 for qw(evalsha hmget hget);
+    return \%c;
+}
+
+# what the lookup of the request just answered cost Redis
+sub calls {
+    my ($body) = @_;
+    my $c = counts();
     return $body . sprintf(" evalsha=%d hmget=%d\n",
-                           $c{evalsha} // 0, $c{hmget} // 0);
+                           $c->{evalsha}, $c->{hmget});
 }
 
 # runs $actions->[i] after the response to request i (0-based); blocks
@@ -54,6 +61,47 @@ sub between {
         $a->() if $a;
         $body;
     };
+}
+
+# Sends one GET per path as HTTP/2 streams, all in one write on a new
+# connection to a unix socket, and returns how the responses' statuses
+# add up ("200 x30").  Frames by hand: HPACK literals without indexing
+# for the request; a response status of 200 is HPACK's static entry 8.
+sub h2_burst {
+    my ($sock, $paths, $auth) = @_;
+    require IO::Socket::UNIX;
+    my $s = IO::Socket::UNIX->new(Peer => $sock) or die "h2: $sock: $!";
+    my $lit = sub { pack('C C/a* C/a*', 0, @_) };
+    my $frame = sub { my ($type, $flags, $id, $p) = @_;
+                      substr(pack('N', length $p), 1) . pack('C C N', $type, $flags, $id) . $p };
+    my $out = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" . $frame->(4, 0, 0, '');
+    my $id = 1;
+    for my $p (@$paths) {
+        my $h = $lit->(':method', 'GET') . $lit->(':scheme', 'http')
+              . $lit->(':authority', 'localhost') . $lit->(':path', $p)
+              . $lit->('authorization', $auth);
+        $out .= $frame->(1, 0x5, $id, $h);     # END_STREAM | END_HEADERS
+        $id += 2;
+    }
+    print $s $out;
+    my ($buf, $done, %status) = ("", 0);
+    while ($done < @$paths) {
+        my $n = sysread($s, $buf, 65536, length $buf);
+        die "h2: connection closed after $done responses" unless $n;
+        while (length $buf >= 9) {
+            my ($len) = unpack('N', "\0" . substr($buf, 0, 3));
+            last if length $buf < 9 + $len;
+            my ($type, $flags, $sid) = unpack('C C N', substr($buf, 3, 6));
+            my $p = substr($buf, 9, $len);
+            substr($buf, 0, 9 + $len) = '';
+            next unless $type == 1 && $sid;
+            $p = substr($p, 5) if $flags & 0x20;       # PRIORITY fields
+            $status{ord($p) == 0x88 ? 200 : 'other'}++;
+            $done++;
+        }
+    }
+    close $s;
+    return join ',', map { "$_ x$status{$_}" } sort keys %status;
 }
 
 our $HttpConfig = <<'_EOC_';
@@ -344,3 +392,45 @@ my $b = join '|', map { $a{(qw(acme beta gamma delta))[int($_ / 3) % 4]} } 0 .. 
 --- no_error_log
 [alert]
 [crit]
+
+
+
+=== TEST 13: hinted lookups of one org that leave in one write share one read of the org's status
+30 HTTP/2 requests in one packet (::h2_burst): nginx runs their access
+phases in one event loop iteration, so their lookups go out in one write.
+--- init
+::setup();
+--- http_config eval
+$::HttpConfig . <<'_EOC_';
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/h2.sock http2;
+        location ~ ^/o/(?<org>[^/]+)/ {
+            validibot_auth API;
+            validibot_org $org;
+            proxy_pass http://unix:$TEST_NGINX_HTML_DIR/upstream.sock;
+        }
+    }
+_EOC_
+--- config
+location = /t { return 200 "go"; }
+--- request
+GET /t
+--- response_body_filters eval
+sub {
+    my @out;
+    # the first burst learns the owner; the second is hinted
+    for my $pass (1, 2) {
+        ::counts();
+        my $st = ::h2_burst("$ENV{TEST_NGINX_HTML_DIR}/h2.sock",
+                            [map { "/o/acme/$_" } 1 .. 30],
+                            "Bearer $::key");
+        my $c = ::counts();
+        push @out, "$st evalsha=$c->{evalsha} hmget=$c->{hmget} org read "
+                   . ($c->{hget} == 30 ? 'by each' : $c->{hget} < 30
+                      ? 'shared' : "$c->{hget} times");
+    }
+    join("\n", @out) . "\n";
+}
+--- response_body
+200 x30 evalsha=30 hmget=90 org read by each
+200 x30 evalsha=0 hmget=90 org read shared
