@@ -129,16 +129,19 @@ ngx_http_validibot_check_public_id(const unsigned char *p, size_t len)
 }
 
 
+/* no branch per byte: every key checked is 96 hex digits long */
+
 static int
 ngx_http_validibot_lowhex(const unsigned char *p, size_t len)
 {
-    size_t  i;
+    size_t    i;
+    unsigned  bad;
+
+    bad = 0;
 
     for (i = 0; i < len; i++) {
-        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f'))) {
-            return -1;
-        }
+        bad |= ((unsigned) p[i] - '0' > 9) & ((unsigned) p[i] - 'a' > 5);
     }
 
-    return 0;
+    return bad ? -1 : 0;
 }

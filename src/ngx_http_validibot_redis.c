@@ -143,29 +143,38 @@ static ngx_http_validibot_redis_t  *ngx_http_validibot_redis;
 static ngx_str_t  ngx_http_validibot_script = ngx_string(
     NGX_HTTP_VALIDIBOT_SCRIPT);
 
-/* what the script reads, in its order (ngx_http_validibot_reply.h) */
+/*
+ * The hinted lookup's commands in RESP, but for the key name: each is
+ * "head $<len> CRLF <key> CRLF tail".  The fields are the script's, in
+ * its order (ngx_http_validibot_reply.h); encoded once here, since
+ * encoding every argument for every request was a tenth of a lookup.
+ */
 
-static ngx_str_t  ngx_http_validibot_key_fields[] = {
-    ngx_string("user"),
-    ngx_string("digest"),
-    ngx_string("digest_version"),
-    ngx_string("expires_at"),
-    ngx_string("revoked_at"),
-    ngx_string("created_at"),
-    ngx_string("label"),
-    ngx_string("last_used_at")
+#define NGX_HTTP_VALIDIBOT_RESP(s)  { sizeof(s) - 1, (u_char *) s }
+
+static ngx_str_t  ngx_http_validibot_hinted_cmds[] = {
+
+    /* HMGET key:<id> user digest ... last_used_at */
+    NGX_HTTP_VALIDIBOT_RESP("*10\r\n$5\r\nHMGET\r\n"),
+    NGX_HTTP_VALIDIBOT_RESP("$4\r\nuser\r\n$6\r\ndigest\r\n"
+                            "$14\r\ndigest_version\r\n$10\r\nexpires_at\r\n"
+                            "$10\r\nrevoked_at\r\n$10\r\ncreated_at\r\n"
+                            "$5\r\nlabel\r\n$12\r\nlast_used_at\r\n"),
+
+    /* HMGET user:<user> is_active email name */
+    NGX_HTTP_VALIDIBOT_RESP("*5\r\n$5\r\nHMGET\r\n"),
+    NGX_HTTP_VALIDIBOT_RESP("$9\r\nis_active\r\n$5\r\nemail\r\n"
+                            "$4\r\nname\r\n"),
+
+    /* HGET org:<org> status */
+    NGX_HTTP_VALIDIBOT_RESP("*3\r\n$4\r\nHGET\r\n"),
+    NGX_HTTP_VALIDIBOT_RESP("$6\r\nstatus\r\n"),
+
+    /* HMGET member:<org>:<user> is_active roles */
+    NGX_HTTP_VALIDIBOT_RESP("*4\r\n$5\r\nHMGET\r\n"),
+    NGX_HTTP_VALIDIBOT_RESP("$9\r\nis_active\r\n$5\r\nroles\r\n")
 };
 
-static ngx_str_t  ngx_http_validibot_user_fields[] = {
-    ngx_string("is_active"),
-    ngx_string("email"),
-    ngx_string("name")
-};
-
-static ngx_str_t  ngx_http_validibot_member_fields[] = {
-    ngx_string("is_active"),
-    ngx_string("roles")
-};
 
 
 ngx_int_t
@@ -598,6 +607,35 @@ ngx_http_validibot_redis_append(ngx_http_validibot_conn_t *rc,
 }
 
 
+/* writes cmd[0], the key name made of n pieces as a bulk string, cmd[1] */
+
+static u_char *
+ngx_http_validibot_redis_keyed(u_char *p, ngx_str_t *cmd, ngx_str_t *piece,
+    ngx_uint_t n)
+{
+    size_t      len;
+    ngx_uint_t  i;
+
+    len = 0;
+
+    for (i = 0; i < n; i++) {
+        len += piece[i].len;
+    }
+
+    p = ngx_cpymem(p, cmd[0].data, cmd[0].len);
+    *p++ = '$';
+    p = ngx_http_validibot_redis_uint(p, len);
+
+    for (i = 0; i < n; i++) {
+        p = ngx_cpymem(p, piece[i].data, piece[i].len);
+    }
+
+    *p++ = '\r'; *p++ = '\n';
+
+    return ngx_cpymem(p, cmd[1].data, cmd[1].len);
+}
+
+
 static ngx_int_t
 ngx_http_validibot_redis_append_lookup(ngx_http_validibot_conn_t *rc,
     ngx_http_validibot_waiter_t *w)
@@ -651,94 +689,63 @@ static ngx_int_t
 ngx_http_validibot_redis_append_hinted(ngx_http_validibot_conn_t *rc,
     ngx_http_validibot_waiter_t *w)
 {
-    u_char                      *p;
-    size_t                       len;
-    ngx_str_t                   *prefix;
-    ngx_uint_t                   i, n;
-    ngx_str_t                    key[NGX_HTTP_VALIDIBOT_KEY_FIELDS + 2];
-    ngx_str_t                    user[NGX_HTTP_VALIDIBOT_USER_FIELDS + 2];
-    ngx_str_t                    org[3];
-    ngx_str_t                    member[NGX_HTTP_VALIDIBOT_MEMBER_FIELDS
-                                        + 2];
-    ngx_uint_t                   share;
-    ngx_queue_t                 *q;
-    ngx_http_validibot_waiter_t *ow;
-    u_char                       buf[4 * NGX_HTTP_VALIDIBOT_PREFIX_MAX_LEN
-                                     + 2 * NGX_HTTP_VALIDIBOT_ORG_MAX_LEN
-                                     + 2 * NGX_HTTP_VALIDIBOT_HINT_USER_MAX
-                                     + sizeof("key:user:org:member::") - 1
-                                     + 32];
+    u_char                       *p;
+    size_t                        len;
+    ngx_uint_t                    n, share;
+    ngx_str_t                    *prefix, *cmd;
+    ngx_queue_t                  *q;
+    ngx_http_validibot_waiter_t  *ow;
+    ngx_str_t                     key[3], user[3], org[3], member[5];
 
     prefix = &ngx_http_validibot_redis->conf->prefix;
-    p = buf;
 
-    ngx_str_set(&key[0], "HMGET");
-    key[1].data = p;
-    p = ngx_cpymem(p, prefix->data, prefix->len);
-    p = ngx_cpymem(p, "key:", sizeof("key:") - 1);
-    p = ngx_cpymem(p, w->public_id, sizeof(w->public_id));
-    key[1].len = p - key[1].data;
+    /* the pieces of each key name */
 
-    for (i = 0; i < NGX_HTTP_VALIDIBOT_KEY_FIELDS; i++) {
-        key[2 + i] = ngx_http_validibot_key_fields[i];
-    }
+    key[0] = *prefix;
+    ngx_str_set(&key[1], "key:");
+    key[2].len = sizeof(w->public_id);
+    key[2].data = w->public_id;
 
-    ngx_str_set(&user[0], "HMGET");
-    user[1].data = p;
-    p = ngx_cpymem(p, prefix->data, prefix->len);
-    p = ngx_cpymem(p, "user:", sizeof("user:") - 1);
-    p = ngx_cpymem(p, w->user, w->user_len);
-    user[1].len = p - user[1].data;
+    user[0] = *prefix;
+    ngx_str_set(&user[1], "user:");
+    user[2].len = w->user_len;
+    user[2].data = w->user;
 
-    for (i = 0; i < NGX_HTTP_VALIDIBOT_USER_FIELDS; i++) {
-        user[2 + i] = ngx_http_validibot_user_fields[i];
-    }
+    org[0] = *prefix;
+    ngx_str_set(&org[1], "org:");
+    org[2].len = w->org_len;
+    org[2].data = w->org;
 
-    len = ngx_http_validibot_redis_size(NGX_HTTP_VALIDIBOT_KEY_FIELDS + 2,
-                                        key)
-          + ngx_http_validibot_redis_size(NGX_HTTP_VALIDIBOT_USER_FIELDS + 2,
-                                          user);
-    n = 2;
+    member[0] = *prefix;
+    ngx_str_set(&member[1], "member:");
+    member[2] = org[2];
+    ngx_str_set(&member[3], ":");
+    member[4] = user[2];
 
-    share = 0;
+    cmd = ngx_http_validibot_hinted_cmds;
 
-    if (w->org_len) {
-        share = (rc->org_len == w->org_len
-                 && ngx_memcmp(rc->org, w->org, w->org_len) == 0);
+    len = 4 * (NGX_SIZE_T_LEN + sizeof("$\r\n\r\n") - 1)
+          + cmd[0].len + cmd[1].len + cmd[2].len + cmd[3].len
+          + cmd[4].len + cmd[5].len + cmd[6].len + cmd[7].len
+          + 4 * prefix->len + sizeof("key:user:org:member::") - 1
+          + sizeof(w->public_id) + 2 * w->user_len + 2 * w->org_len;
 
-        ngx_str_set(&org[0], "HGET");
-        org[1].data = p;
-        p = ngx_cpymem(p, prefix->data, prefix->len);
-        p = ngx_cpymem(p, "org:", sizeof("org:") - 1);
-        p = ngx_cpymem(p, w->org, w->org_len);
-        org[1].len = p - org[1].data;
-        ngx_str_set(&org[2], "status");
-
-        ngx_str_set(&member[0], "HMGET");
-        member[1].data = p;
-        p = ngx_cpymem(p, prefix->data, prefix->len);
-        p = ngx_cpymem(p, "member:", sizeof("member:") - 1);
-        p = ngx_cpymem(p, w->org, w->org_len);
-        *p++ = ':';
-        p = ngx_cpymem(p, w->user, w->user_len);
-        member[1].len = p - member[1].data;
-
-        for (i = 0; i < NGX_HTTP_VALIDIBOT_MEMBER_FIELDS; i++) {
-            member[2 + i] = ngx_http_validibot_member_fields[i];
-        }
-
-        len += ngx_http_validibot_redis_size(3, org)
-               + ngx_http_validibot_redis_size(
-                                     NGX_HTTP_VALIDIBOT_MEMBER_FIELDS + 2,
-                                     member);
-        n = NGX_HTTP_VALIDIBOT_MAX_PARTS - 1;
-    }
-
-    /* with room for all of them, no append below can fail */
+    /* with room for all of them, nothing below can fail but the waiter */
 
     if (ngx_http_validibot_redis_reserve(rc, len) != NGX_OK) {
         return NGX_ERROR;
     }
+
+    n = 2;
+    share = 0;
+
+    if (w->org_len) {
+        n = NGX_HTTP_VALIDIBOT_MAX_PARTS - 1;
+        share = (rc->org_len == w->org_len
+                 && ngx_memcmp(rc->org, w->org, w->org_len) == 0);
+    }
+
+    p = rc->out + rc->out_len;
 
     if (w->org_len && !share) {
 
@@ -754,24 +761,20 @@ ngx_http_validibot_redis_append_hinted(ngx_http_validibot_conn_t *rc,
         ngx_queue_remove(&ow->queue);
         ngx_queue_insert_after(q, &ow->queue);
 
-        (void) ngx_http_validibot_redis_append(rc, 3, org);
+        p = ngx_http_validibot_redis_keyed(p, &cmd[4], org, 3);
 
         ngx_memcpy(rc->org, w->org, w->org_len);
         rc->org_len = w->org_len;
     }
 
-    (void) ngx_http_validibot_redis_append(rc,
-                                           NGX_HTTP_VALIDIBOT_KEY_FIELDS + 2,
-                                           key);
-    (void) ngx_http_validibot_redis_append(rc,
-                                           NGX_HTTP_VALIDIBOT_USER_FIELDS + 2,
-                                           user);
+    p = ngx_http_validibot_redis_keyed(p, &cmd[0], key, 3);
+    p = ngx_http_validibot_redis_keyed(p, &cmd[2], user, 3);
 
     if (w->org_len) {
-        (void) ngx_http_validibot_redis_append(rc,
-                                         NGX_HTTP_VALIDIBOT_MEMBER_FIELDS + 2,
-                                         member);
+        p = ngx_http_validibot_redis_keyed(p, &cmd[6], member, 5);
     }
+
+    rc->out_len = p - rc->out;
 
     w->nparts = n;
 
