@@ -74,7 +74,13 @@ static ngx_http_validibot_metrics_desc_t  ngx_http_validibot_metrics_descs[] = {
       ngx_string("Client addresses locked out after too many failed "
                  "attempts.") },
     { ngx_string("validibot_throttled_total"),
-      ngx_string("Requests refused with 429.") }
+      ngx_string("Requests refused with 429.") },
+    { ngx_string("validibot_owner_hints_used_total"),
+      ngx_string("Lookups read with plain commands, the key's owner "
+                 "known from an earlier lookup.") },
+    { ngx_string("validibot_owner_hints_wrong_total"),
+      ngx_string("Owner hints the key record contradicted: those lookups "
+                 "were asked again with the script.") }
 };
 
 

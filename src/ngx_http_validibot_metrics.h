@@ -24,6 +24,8 @@ typedef enum {
     NGX_HTTP_VALIDIBOT_M_RECONNECTS,        /* connections opened */
     NGX_HTTP_VALIDIBOT_M_LOCKOUTS,          /* failed-attempt lock-outs */
     NGX_HTTP_VALIDIBOT_M_THROTTLED,         /* requests answered 429 */
+    NGX_HTTP_VALIDIBOT_M_HINTED,            /* lookups with plain commands */
+    NGX_HTTP_VALIDIBOT_M_HINTS_WRONG,       /* of which asked again */
     NGX_HTTP_VALIDIBOT_NCOUNTERS
 } ngx_http_validibot_counter_e;
 

@@ -778,6 +778,8 @@ ngx_http_validibot_redis_append_hinted(ngx_http_validibot_conn_t *rc,
 
     w->nparts = n;
 
+    ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_HINTED);
+
     return NGX_OK;
 }
 
@@ -1418,6 +1420,8 @@ ngx_http_validibot_redis_lookup_reply(ngx_http_validibot_conn_t *rc,
             /* the hint was wrong: the script's reply will correct it */
 
             ngx_http_validibot_hints_drop(redis->hints, w->public_id);
+            ngx_http_validibot_metrics_count(
+                                       NGX_HTTP_VALIDIBOT_M_HINTS_WRONG);
 
             if (w->handler == NULL) {
                 *reply = &rc->composed.nil;

@@ -28,6 +28,7 @@ sub prom {
 
     my $keep = qr/^(validibot_requests_total\{status="(ok|invalid|missing|malformed|store_error)"\}
                    |validibot_redis_(lookups|errors|timeouts)_total\{\}
+                   |validibot_owner_hints_(used|wrong)_total\{\}
                    |validibot_redis_pipeline_depth\{\}
                    |validibot_lookup_duration_seconds_(count|bucket)\{(le="(1|\+Inf)")?\}
                    |validibot_fail_lockouts_total\{\})\s/x;
@@ -60,7 +61,8 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: counters by status, lookups, latency, in the Prometheus format
+=== TEST 1: counters by status, lookups, owner hints, latency, in the Prometheus format
+The second and third lookups are of a key seen before: hinted.
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
 --- request eval
@@ -81,6 +83,8 @@ __DATA__
 validibot_lookup_duration_seconds_bucket{le="+Inf"} 3
 validibot_lookup_duration_seconds_bucket{le="1"} 3
 validibot_lookup_duration_seconds_count{} 3
+validibot_owner_hints_used_total{} 2
+validibot_owner_hints_wrong_total{} 0
 validibot_redis_errors_total{} 0
 validibot_redis_lookups_total{} 3
 validibot_redis_pipeline_depth{} 0
@@ -119,6 +123,8 @@ not a socket
 validibot_lookup_duration_seconds_bucket{le="+Inf"} 0
 validibot_lookup_duration_seconds_bucket{le="1"} 0
 validibot_lookup_duration_seconds_count{} 0
+validibot_owner_hints_used_total{} 0
+validibot_owner_hints_wrong_total{} 0
 validibot_redis_errors_total{} 2
 validibot_redis_lookups_total{} 0
 validibot_redis_pipeline_depth{} 0

@@ -434,3 +434,26 @@ sub {
 --- response_body
 200 x30 evalsha=30 hmget=90 org read by each
 200 x30 evalsha=0 hmget=90 org read shared
+
+
+
+=== TEST 14: owner hints in validibot_status: used, and wrong once when the key changed owner
+--- init
+::setup();
+$::step = 0;
+--- http_config eval: $::HttpConfig
+--- config eval
+$::Config . "location = /metrics { validibot_status; }"
+--- request eval
+["GET /o/acme/x", "GET /o/acme/x", "GET /o/acme/x", "GET /metrics"]
+--- more_headers eval
+[$::Auth, $::Auth, $::Auth, ""]
+--- response_body_filters eval
+sub {
+    Validibot::Test::redis_cmd('HSET', $::rkey, 'user', '8') if ++$::step == 1;
+    $_[0];
+}
+--- response_body_like eval
+["^user=7 org=acme roles=executor\$", "^user=8 org=acme roles=author\$",
+ "^user=8 org=acme roles=author\$",
+ "\\nvalidibot_owner_hints_used_total 2\\n(?s:.*)\\nvalidibot_owner_hints_wrong_total 1\\n"]
