@@ -58,7 +58,8 @@ struct ngx_http_validibot_waiter_s {
     size_t                                user_len; /* the hinted owner */
     u_char                                public_id[32];
     u_char                                org[NGX_HTTP_VALIDIBOT_ORG_MAX_LEN];
-    u_char                                user[NGX_HTTP_VALIDIBOT_HINT_USER_MAX];
+    u_char                                user[
+                                              NGX_HTTP_VALIDIBOT_HINT_USER_MAX];
 };
 
 

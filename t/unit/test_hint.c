@@ -35,7 +35,8 @@ main(void)
 {
     size_t                       len;
     unsigned                     i, kept;
-    unsigned char                a[32], b[32], user[NGX_HTTP_VALIDIBOT_HINT_USER_MAX];
+    unsigned char                a[32], b[32];
+    unsigned char                user[NGX_HTTP_VALIDIBOT_HINT_USER_MAX];
     unsigned char                same[32];
     unsigned char                longer[NGX_HTTP_VALIDIBOT_HINT_USER_MAX + 1];
     ngx_http_validibot_hints_t  *h;
@@ -74,7 +75,8 @@ main(void)
        "a user id over %d bytes is not hinted (and drops the old hint)",
        NGX_HTTP_VALIDIBOT_HINT_USER_MAX);
 
-    ngx_http_validibot_hints_put(h, a, longer, NGX_HTTP_VALIDIBOT_HINT_USER_MAX);
+    ngx_http_validibot_hints_put(h, a, longer,
+                                 NGX_HTTP_VALIDIBOT_HINT_USER_MAX);
     ok(ngx_http_validibot_hints_get(h, a, user)
        == NGX_HTTP_VALIDIBOT_HINT_USER_MAX
        && memcmp(user, longer, NGX_HTTP_VALIDIBOT_HINT_USER_MAX) == 0,
@@ -149,7 +151,8 @@ main(void)
         kept += ngx_http_validibot_hints_get(h, a, user) == 1;
     }
 
-    ok(kept >= 9950, "65,536 entries keep %u of 10,000 keys (>= 99.5 %%)", kept);
+    ok(kept >= 9950, "65,536 entries keep %u of 10,000 keys (>= 99.5 %%)",
+       kept);
 
     ngx_http_validibot_hints_free(h);
     ngx_http_validibot_hints_free(NULL);
