@@ -152,6 +152,27 @@ one(const redisReply *reply)
 }
 
 
+/* the module's reader fed with the input; NULL when feeding fails */
+
+static redisReader *
+reader(const uint8_t *data, size_t size)
+{
+    redisReader  *r;
+
+    r = ngx_http_validibot_reader_create();
+    if (r == NULL) {
+        abort();
+    }
+
+    if (redisReaderFeed(r, (const char *) data, size) != REDIS_OK) {
+        ngx_http_validibot_reader_free(r);
+        return NULL;
+    }
+
+    return r;
+}
+
+
 static void
 compose(redisReply **part, size_t nparts, const unsigned char *user,
     size_t len)
@@ -189,13 +210,8 @@ parts(const uint8_t *data, size_t size)
     redisReply   *part[NGX_HTTP_VALIDIBOT_MAX_PARTS], *k;
     redisReader  *r;
 
-    r = ngx_http_validibot_reader_create();
+    r = reader(data, size);
     if (r == NULL) {
-        abort();
-    }
-
-    if (redisReaderFeed(r, (const char *) data, size) != REDIS_OK) {
-        ngx_http_validibot_reader_free(r);
         return;
     }
 
@@ -237,13 +253,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     void         *reply;
     redisReader  *r;
 
-    r = ngx_http_validibot_reader_create();
+    r = reader(data, size);
     if (r == NULL) {
-        abort();
-    }
-
-    if (redisReaderFeed(r, (const char *) data, size) != REDIS_OK) {
-        ngx_http_validibot_reader_free(r);
         return 0;
     }
 

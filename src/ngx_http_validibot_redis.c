@@ -125,6 +125,8 @@ static ngx_int_t ngx_http_validibot_redis_append_lookup(
     ngx_http_validibot_conn_t *rc, ngx_http_validibot_waiter_t *w);
 static ngx_int_t ngx_http_validibot_redis_append_hinted(
     ngx_http_validibot_conn_t *rc, ngx_http_validibot_waiter_t *w);
+static ngx_int_t ngx_http_validibot_redis_requeue(
+    ngx_http_validibot_conn_t *rc, ngx_http_validibot_waiter_t *w);
 static void ngx_http_validibot_redis_org_status(
     ngx_http_validibot_conn_t *rc, redisReply *reply);
 static ngx_int_t ngx_http_validibot_redis_lookup_reply(
@@ -1434,16 +1436,8 @@ ngx_http_validibot_redis_lookup_reply(ngx_http_validibot_conn_t *rc,
                            "asking again", (size_t) 32, w->public_id);
 
             w->user_len = 0;
-            ngx_queue_remove(&w->queue);
-            ngx_queue_insert_tail(&rc->waiters, &w->queue);
 
-            if (ngx_http_validibot_redis_append_lookup(rc, w) != NGX_OK) {
-                ngx_http_validibot_redis_fail(rc, "out of memory");
-                return NGX_ERROR;
-            }
-
-            ngx_http_validibot_redis_flush(rc);
-            return NGX_DONE;
+            return ngx_http_validibot_redis_requeue(rc, w);
         }
 
         if (result == &rc->composed.top && result->elements == 0) {
@@ -1470,16 +1464,8 @@ ngx_http_validibot_redis_lookup_reply(ngx_http_validibot_conn_t *rc,
                       "sending it again", &redis->conf->addr->name);
 
         w->retried = 1;
-        ngx_queue_remove(&w->queue);
-        ngx_queue_insert_tail(&rc->waiters, &w->queue);
 
-        if (ngx_http_validibot_redis_append_lookup(rc, w) != NGX_OK) {
-            ngx_http_validibot_redis_fail(rc, "out of memory");
-            return NGX_ERROR;
-        }
-
-        ngx_http_validibot_redis_flush(rc);
-        return NGX_DONE;
+        return ngx_http_validibot_redis_requeue(rc, w);
     }
 
     /* learn the owner for the next lookup of this key */
@@ -1540,4 +1526,28 @@ ngx_http_validibot_redis_org_status(ngx_http_validibot_conn_t *rc,
         st->type = REDIS_REPLY_INTEGER;
         return;
     }
+}
+
+
+/*
+ * Asks again for the head lookup, at the tail, where the new reply will
+ * come: the waiter keeps its deadline.  NGX_DONE, or NGX_ERROR when the
+ * connection failed.
+ */
+
+static ngx_int_t
+ngx_http_validibot_redis_requeue(ngx_http_validibot_conn_t *rc,
+    ngx_http_validibot_waiter_t *w)
+{
+    ngx_queue_remove(&w->queue);
+    ngx_queue_insert_tail(&rc->waiters, &w->queue);
+
+    if (ngx_http_validibot_redis_append_lookup(rc, w) != NGX_OK) {
+        ngx_http_validibot_redis_fail(rc, "out of memory");
+        return NGX_ERROR;
+    }
+
+    ngx_http_validibot_redis_flush(rc);
+
+    return NGX_DONE;
 }
