@@ -1,8 +1,8 @@
 # Benchmarks against baseline nginx, access_by_lua and auth_request (issue
 # 4); method and latest table in docs/performance.md.
 #
-#   make bench         3 rounds x 5 variants x 5 s, then callgrind;
-#                      writes bench/results.md (about 3 minutes)
+#   make bench         3 rounds x 6 variants x 5 s, then callgrind;
+#                      writes bench/results.md (about 4 minutes)
 #   make bench-quick   1 round x 2 s, no callgrind, results only in
 #                      build/bench/results.md: a smoke run
 #
