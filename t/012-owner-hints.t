@@ -457,3 +457,36 @@ sub {
 ["^user=7 org=acme roles=executor\$", "^user=8 org=acme roles=author\$",
  "^user=8 org=acme roles=author\$",
  "\\nvalidibot_owner_hints_used_total 2\\n(?s:.*)\\nvalidibot_owner_hints_wrong_total 1\\n"]
+
+
+
+=== TEST 15: an ACL user with just the commands docs/redis-schema.md lists: script and hinted lookups both work
+--- init
+::setup();
+Validibot::Test::redis_cmd('ACL', 'SETUSER', 'vbmin', 'reset', 'on', '>min-pass',
+                           '~validibot:*', '+evalsha', '+eval', '+script|load',
+                           '+hmget', '+hget', '+client|setname', '+exists',
+                           '+hset');
+$::step = 0;
+--- http_config eval
+my $c = $::HttpConfig;
+$c =~ s{redis://127}{redis://vbmin:min-pass\@127};
+$c
+--- config eval: $::Config
+--- request eval
+["GET /o/acme/x", "GET /o/acme/x", "GET /plain"]
+--- more_headers eval
+[($::Auth) x 3]
+--- response_body_filters eval
+sub {
+    my $b = ::calls($_[0]);
+    Validibot::Test::redis_cmd('ACL', 'DELUSER', 'vbmin') if ++$::step == 3;
+    $b;
+}
+--- response_body eval
+["user=7 org=acme roles=executor evalsha=1 hmget=3\n",
+ "user=7 org=acme roles=executor evalsha=0 hmget=3\n",
+ "user=7 org= roles= evalsha=0 hmget=2\n"]
+--- no_error_log
+[warn]
+[error]
