@@ -118,7 +118,6 @@ typedef struct {
     ngx_uint_t                        body;
     unsigned                          state:2;
     unsigned                          dup_auth:1;
-    unsigned                          has_org:1;
     unsigned                          replace_body:1;
     unsigned                          body_sent:1;
     unsigned                          redacted:1;
@@ -591,17 +590,15 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        if (ctx->org.len) {
-            ctx->has_org = 1;
+        /*
+         * An org slug that cannot exist is looked up as no org at all; the
+         * org check then refuses it, after the key is verified.
+         */
 
-            /*
-             * An org slug that cannot exist is looked up as no org at all;
-             * the org check then refuses it, after the key is verified.
-             */
-
-            if (ngx_http_validibot_org_valid(&ctx->org) == NGX_OK) {
-                lookup_org = ctx->org;
-            }
+        if (ctx->org.len
+            && ngx_http_validibot_org_valid(&ctx->org) == NGX_OK)
+        {
+            lookup_org = ctx->org;
         }
     }
 
@@ -653,7 +650,6 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
     ngx_http_validibot_main_conf_t   *vmcf;
     ngx_http_validibot_span_t        *f;
     struct timespec                   now;
-    u_char                            roles[NGX_HTTP_VALIDIBOT_ROLES_MAX_LEN];
 
     ctx = data;
     r = ctx->request;
@@ -672,7 +668,7 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
     }
 
     if (reply == NULL) {
-        status = ngx_http_validibot_decide(r, ctx,
+        (void) ngx_http_validibot_decide(r, ctx,
                                            NGX_HTTP_VALIDIBOT_STORE_ERROR,
                                            "redis unavailable");
         goto done;
@@ -691,7 +687,7 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
                           "\"%V\"", &ctx->key_id);
         }
 
-        status = ngx_http_validibot_decide(r, ctx,
+        (void) ngx_http_validibot_decide(r, ctx,
                                            NGX_HTTP_VALIDIBOT_STORE_ERROR,
                                            "unexpected reply");
         goto done;
@@ -705,7 +701,7 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
     chk.now = ngx_time();
     chk.leeway = lcf->expiry_leeway;
     chk.max_age = lcf->max_key_age;
-    chk.org = ctx->has_org;
+    chk.org = (ctx->org.len != 0);
     chk.need = need;
 
     if (lcf->require) {
@@ -738,20 +734,24 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
                                               &f[NGX_HTTP_VALIDIBOT_F_LABEL])
                        != NGX_OK)))
         {
-            status = ngx_http_validibot_decide(r, ctx,
+            (void) ngx_http_validibot_decide(r, ctx,
                                            NGX_HTTP_VALIDIBOT_STORE_ERROR,
                                            "out of memory");
             goto done;
         }
 
-        if (ctx->has_org) {
-            i = ngx_http_validibot_roles_format(chk.roles, roles);
-
-            ctx->roles.data = ngx_pnalloc(r->pool, i);
-            if (ctx->roles.data != NULL) {
-                ngx_memcpy(ctx->roles.data, roles, i);
-                ctx->roles.len = i;
+        if (ctx->org.len) {
+            ctx->roles.data = ngx_pnalloc(r->pool,
+                                          NGX_HTTP_VALIDIBOT_ROLES_MAX_LEN);
+            if (ctx->roles.data == NULL) {
+                (void) ngx_http_validibot_decide(r, ctx,
+                                           NGX_HTTP_VALIDIBOT_STORE_ERROR,
+                                           "out of memory");
+                goto done;
             }
+
+            ctx->roles.len = ngx_http_validibot_roles_format(chk.roles,
+                                                          ctx->roles.data);
         }
     }
 
@@ -1222,7 +1222,7 @@ ngx_http_validibot_whoami_handler(ngx_http_request_t *r)
           + ngx_http_validibot_json_len(&ctx->label)
           + sizeof("\"1970-01-01T00:00:00Z\"") + 16;
 
-    if (ctx->has_org) {
+    if (ctx->org.len) {
         len += sizeof(",\"org\":,\"roles\":[]") - 1
                + ngx_http_validibot_json_len(&ctx->org)
                + 3 * ctx->roles.len + 2;
@@ -1256,7 +1256,7 @@ ngx_http_validibot_whoami_handler(ngx_http_request_t *r)
         p = ngx_cpymem(p, "null", sizeof("null") - 1);
     }
 
-    if (ctx->has_org) {
+    if (ctx->org.len) {
         p = ngx_cpymem(p, ",\"org\":", sizeof(",\"org\":") - 1);
         p = ngx_http_validibot_json_str(p, &ctx->org);
         p = ngx_cpymem(p, ",\"roles\":[", sizeof(",\"roles\":[") - 1);
@@ -1361,15 +1361,10 @@ ngx_http_validibot_set_identity(ngx_http_request_t *r,
     ngx_list_t  *headers;
 
     /*
-     * Spoofed X-Validibot-* headers are gone already: the rewrite phase
-     * handler of this same location dropped them.
+     * Spoofed X-Validibot-* headers and, with validibot_hide_credentials,
+     * Authorization are gone already: the rewrite phase handler of this
+     * same location dropped them.
      */
-
-    if (lcf->hide_credentials
-        && ngx_http_validibot_filter_headers(r, 1, 0) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
 
     if (!lcf->identity_headers) {
         return NGX_OK;
@@ -1388,7 +1383,7 @@ ngx_http_validibot_set_identity(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (!ctx->has_org) {
+    if (ctx->org.len == 0) {
         return NGX_OK;
     }
 
@@ -1602,13 +1597,17 @@ ngx_http_validibot_org_valid(ngx_str_t *org)
 /*
  * First in the location's rewrite phase, before "return" and "rewrite":
  * answer a duplicate Authorization (which nginx would have refused while
- * reading the headers, see below) and drop identity headers a client made
- * up, whatever the outcome.
+ * reading the headers, see below), and drop identity headers a client made
+ * up and, where the module checks keys, Authorization, whatever the
+ * outcome: "satisfy any", validibot_preflight pass or an error_page to
+ * another location must not pass the key on either.  The check reads it
+ * through r->headers_in.authorization, which outlives the list entry.
  */
 
 static ngx_int_t
 ngx_http_validibot_rewrite_handler(ngx_http_request_t *r)
 {
+    ngx_uint_t                      hide;
     ngx_http_validibot_ctx_t       *ctx;
     ngx_http_validibot_loc_conf_t  *lcf;
 
@@ -1625,7 +1624,6 @@ ngx_http_validibot_rewrite_handler(ngx_http_request_t *r)
         }
 
         if (ctx->state != NGX_HTTP_VALIDIBOT_DONE) {
-            ctx->request = r;
             (void) ngx_http_validibot_decide(r, ctx,
                                              NGX_HTTP_VALIDIBOT_MALFORMED,
                                              "duplicate Authorization header");
@@ -1634,8 +1632,11 @@ ngx_http_validibot_rewrite_handler(ngx_http_request_t *r)
         return ctx->rc;
     }
 
-    if (lcf->identity_headers
-        && ngx_http_validibot_filter_headers(r, 0, 1) != NGX_OK)
+    hide = lcf->realm.len && lcf->hide_credentials;
+
+    if ((hide || lcf->identity_headers)
+        && ngx_http_validibot_filter_headers(r, hide, lcf->identity_headers)
+           != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -2367,14 +2368,26 @@ ngx_http_validibot_parse_addr(ngx_conf_t *cf,
     ngx_http_validibot_main_conf_t *vmcf, ngx_str_t *value)
 {
     u_char                    *p;
+    ngx_str_t                  shown;
     const char                *err;
     ngx_url_t                  u;
     ngx_http_validibot_url_t   url;
 
+    /* what the messages below show: never the password */
+
+    shown.data = ngx_pnalloc(cf->temp_pool, value->len + 3);
+    if (shown.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    shown.len = ngx_http_validibot_url_redact(value->data, value->len,
+                                              shown.data);
+
     err = ngx_http_validibot_url_parse(value->data, value->len, &url);
     if (err) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"validibot_redis\": %s in \"%V\"", err, value);
+                           "\"validibot_redis\": %s in \"%V\"", err,
+                           &shown);
         return NGX_CONF_ERROR;
     }
 
@@ -2408,7 +2421,7 @@ ngx_http_validibot_parse_addr(ngx_conf_t *cf,
         if (u.err) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"validibot_redis\": %s in \"%V\"",
-                               u.err, value);
+                               u.err, &shown);
         }
 
         return NGX_CONF_ERROR;
@@ -2417,7 +2430,7 @@ ngx_http_validibot_parse_addr(ngx_conf_t *cf,
     if (u.naddrs == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"validibot_redis\": host not found in \"%V\"",
-                           value);
+                           &shown);
         return NGX_CONF_ERROR;
     }
 

@@ -282,3 +282,41 @@ ngx_http_validibot_url_prefix(const unsigned char *p,
 
     return 1;
 }
+
+
+size_t
+ngx_http_validibot_url_redact(const unsigned char *p, size_t len,
+    unsigned char *out)
+{
+    size_t  i, at, start;
+
+    /* as the parser: the last "@" ends the user info */
+
+    at = len;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] == '@') {
+            at = i;
+        }
+    }
+
+    if (at == len) {
+        memcpy(out, p, len);
+        return len;
+    }
+
+    start = 0;
+
+    for (i = 0; i + 3 <= at; i++) {
+        if (p[i] == ':' && p[i + 1] == '/' && p[i + 2] == '/') {
+            start = i + 3;
+            break;
+        }
+    }
+
+    memcpy(out, p, start);
+    memcpy(out + start, "***", 3);
+    memcpy(out + start + 3, p + at, len - at);
+
+    return start + 3 + len - at;
+}

@@ -44,5 +44,12 @@ typedef struct {
 const char *ngx_http_validibot_url_parse(const unsigned char *p, size_t len,
     ngx_http_validibot_url_t *url);
 
+/*
+ * The URL as error messages may show it: the user info (the password in
+ * it) replaced with "***".  "out" has room for len + 3 bytes; returns the
+ * length written.
+ */
+size_t ngx_http_validibot_url_redact(const unsigned char *p, size_t len,
+    unsigned char *out);
 
 #endif /* _NGX_HTTP_VALIDIBOT_URL_H_INCLUDED_ */

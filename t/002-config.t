@@ -114,6 +114,18 @@ $::Key . "validibot_redis redis://127.0.0.1:99999/0;"
 
 
 
+=== TEST 10b: validibot_redis: the error never shows the password
+--- http_config eval
+$::Key . "validibot_redis redis://nginx:s3cret-pass\@127.0.0.1:99999/0;"
+--- config
+--- must_die
+--- error_log
+"validibot_redis": invalid port in "redis://***@127.0.0.1:99999/0"
+--- no_error_log
+s3cret-pass
+
+
+
 === TEST 11: validibot_redis: invalid db
 --- http_config eval
 $::Key . "validibot_redis redis://127.0.0.1:6379/x;"

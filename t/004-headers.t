@@ -188,6 +188,37 @@ user= org= roles= key= other= auth=
 
 
 
+=== TEST 10b: satisfy any: an allowed address with a key, valid or not: the key never goes upstream
+--- http_config eval: $::HttpConfig
+--- config eval
+"location /t { satisfy any; allow 127.0.0.1; deny all; validibot_auth API; $::Up }"
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+["Authorization: Bearer $::bad", "Authorization: Bearer $::ok"]
+--- error_code eval
+[200, 200]
+--- response_body eval
+["user= org= roles= key= other= auth=\n",
+ "user=7 org= roles= key=$::ok_id other= auth=\n"]
+
+
+
+=== TEST 10c: a refusal sent by error_page to a location without the check: the key does not go along
+--- http_config eval: $::HttpConfig
+--- config eval
+"location /t { validibot_auth API; error_page 401 403 = /fallback; $::Up }
+ location /fallback { $::Up }"
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::bad"
+--- error_code: 200
+--- response_body
+user= org= roles= key= other= auth=
+
+
+
 === TEST 11: satisfy any: a denied address still needs a valid key
 --- http_config eval: $::HttpConfig
 --- config eval

@@ -211,5 +211,28 @@ main(void)
     ok(err != NULL && url.port == 6379 && url.db == 0,
        "NULL input: refused, defaults set");
 
+    /* what error messages show: never the user info */
+    {
+        size_t          i, n;
+        unsigned char   out[128];
+        static const char  *redact[][2] = {
+            { "redis://u:s3cret@h:99999/0", "redis://***@h:99999/0" },
+            { "redis://:p@ss:w/rd@h/0", "redis://***@h/0" },
+            { "redis://h:6379/0", "redis://h:6379/0" },
+            { "unix:/run/redis.sock?db=x", "unix:/run/redis.sock?db=x" },
+            { "u:secret@h", "***@h" },
+            { "", "" }
+        };
+
+        for (i = 0; i < sizeof(redact) / sizeof(redact[0]); i++) {
+            n = ngx_http_validibot_url_redact(
+                    (const unsigned char *) redact[i][0],
+                    strlen(redact[i][0]), out);
+            ok(n == strlen(redact[i][1])
+               && memcmp(out, redact[i][1], n) == 0,
+               "redact \"%s\" -> \"%.*s\"", redact[i][0], (int) n, out);
+        }
+    }
+
     return tap_done();
 }
