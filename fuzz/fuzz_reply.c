@@ -182,8 +182,12 @@ compose(redisReply **part, size_t nparts, const unsigned char *user,
 
     result = NULL;
 
-    if (ngx_http_validibot_reply_compose(part, nparts, user, len, &out,
-                                         &result)
+    /* 2: no org; 4: with an org; 3: a status without a membership */
+
+    if (ngx_http_validibot_reply_compose(part[0], part[1],
+                                         nparts > 2 ? part[2] : NULL,
+                                         nparts > 3 ? part[3] : NULL,
+                                         user, len, &out, &result)
         != NGX_HTTP_VALIDIBOT_COMPOSE_OK)
     {
         return;

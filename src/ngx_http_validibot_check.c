@@ -244,7 +244,7 @@ ngx_http_validibot_check(ngx_http_validibot_check_t *chk,
                                f[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].data,
                                f[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].len);
 
-    /* the roles are known now: the log may show them on a refusal too */
+    /* set before the role check: validibot-token verify shows them */
 
     chk->roles = roles;
 

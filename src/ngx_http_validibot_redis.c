@@ -49,7 +49,6 @@ struct ngx_http_validibot_waiter_s {
     ngx_queue_t                           queue;
     ngx_http_validibot_redis_handler_pt   handler;
     void                                 *data;
-    ngx_http_validibot_conn_t            *conn;
     ngx_msec_t                            deadline;
     ngx_uint_t                            type;
     ngx_uint_t                            retried;
@@ -470,7 +469,6 @@ ngx_http_validibot_redis_waiter(ngx_http_validibot_conn_t *rc,
 
     w->handler = NULL;
     w->data = NULL;
-    w->conn = rc;
     w->type = type;
     w->retried = 0;
     w->nparts = 1;
@@ -739,11 +737,16 @@ ngx_http_validibot_redis_append_hinted(ngx_http_validibot_conn_t *rc,
         return NGX_ERROR;
     }
 
+    /*
+     * Replies: key, user and, with an org, membership; the org's status
+     * has a FIFO entry of its own.
+     */
+
     n = 2;
     share = 0;
 
     if (w->org_len) {
-        n = NGX_HTTP_VALIDIBOT_MAX_PARTS - 1;
+        n = 3;
         share = (rc->org_len == w->org_len
                  && ngx_memcmp(rc->org, w->org, w->org_len) == 0);
     }
@@ -1199,7 +1202,10 @@ ngx_http_validibot_redis_read_handler(ngx_event_t *rev)
     rc = c->data;
 
     if (c->close) {
-        /* a graceful shutdown asks idle connections to go */
+        /*
+         * worker_shutdown_timeout ran out (a graceful shutdown otherwise
+         * leaves these connections to exit_process): go when idle
+         */
         if (ngx_queue_empty(&rc->waiters)) {
             ngx_http_validibot_redis_close(rc);
         }
@@ -1391,7 +1397,7 @@ ngx_http_validibot_redis_lookup_reply(ngx_http_validibot_conn_t *rc,
     ngx_http_validibot_waiter_t *w, redisReply **reply)
 {
     redisReply                  *r;
-    ngx_uint_t                   n;
+    ngx_uint_t                   org;
     const redisReply            *result;
     ngx_http_validibot_redis_t  *redis;
 
@@ -1406,18 +1412,15 @@ ngx_http_validibot_redis_lookup_reply(ngx_http_validibot_conn_t *rc,
         }
 
         rc->nparts = 0;
-        n = w->nparts;
+        org = (w->nparts == 3);
 
-        if (n == NGX_HTTP_VALIDIBOT_MAX_PARTS - 1) {
-            /* key, user, membership: the org's status was read before */
-            rc->part[3] = rc->part[2];
-            rc->part[2] = &rc->status;
-            n = NGX_HTTP_VALIDIBOT_MAX_PARTS;
-        }
+        /* key, user and membership; the org's status was read before */
 
-        if (ngx_http_validibot_reply_compose(rc->part, n, w->user,
-                                             w->user_len, &rc->composed,
-                                             &result)
+        if (ngx_http_validibot_reply_compose(rc->part[0], rc->part[1],
+                                             org ? &rc->status : NULL,
+                                             org ? rc->part[2] : NULL,
+                                             w->user, w->user_len,
+                                             &rc->composed, &result)
             == NGX_HTTP_VALIDIBOT_COMPOSE_OTHER)
         {
             /* the hint was wrong: the script's reply will correct it */
@@ -1425,11 +1428,6 @@ ngx_http_validibot_redis_lookup_reply(ngx_http_validibot_conn_t *rc,
             ngx_http_validibot_hints_drop(redis->hints, w->public_id);
             ngx_http_validibot_metrics_count(
                                        NGX_HTTP_VALIDIBOT_M_HINTS_WRONG);
-
-            if (w->handler == NULL) {
-                *reply = &rc->composed.nil;
-                return NGX_OK;
-            }
 
             ngx_log_debug2(NGX_LOG_DEBUG_HTTP, redis->log, 0,
                            "validibot: key \"%*s\" has another owner, "
@@ -1532,13 +1530,18 @@ ngx_http_validibot_redis_org_status(ngx_http_validibot_conn_t *rc,
 /*
  * Asks again for the head lookup, at the tail, where the new reply will
  * come: the waiter keeps its deadline.  NGX_DONE, or NGX_ERROR when the
- * connection failed.
+ * connection failed; NGX_OK for a lookup whose request went away: it is
+ * done with, nobody would read the answer.
  */
 
 static ngx_int_t
 ngx_http_validibot_redis_requeue(ngx_http_validibot_conn_t *rc,
     ngx_http_validibot_waiter_t *w)
 {
+    if (w->handler == NULL) {
+        return NGX_OK;
+    }
+
     ngx_queue_remove(&w->queue);
     ngx_queue_insert_tail(&rc->waiters, &w->queue);
 

@@ -115,12 +115,13 @@ ngx_http_validibot_reply_fields(const redisReply *r, size_t n)
 
 
 int
-ngx_http_validibot_reply_compose(redisReply **part, size_t nparts,
-    const unsigned char *user, size_t user_len,
-    ngx_http_validibot_composed_t *out, const redisReply **result)
+ngx_http_validibot_reply_compose(redisReply *key, redisReply *user_part,
+    redisReply *status, redisReply *member, const unsigned char *user,
+    size_t user_len, ngx_http_validibot_composed_t *out,
+    const redisReply **result)
 {
-    size_t             i;
-    redisReply       **e;
+    size_t             i, nparts;
+    redisReply       **e, *part[NGX_HTTP_VALIDIBOT_MAX_PARTS];
     const redisReply  *k;
 
     memset(out, 0, sizeof(ngx_http_validibot_composed_t));
@@ -130,9 +131,17 @@ ngx_http_validibot_reply_compose(redisReply **part, size_t nparts,
 
     *result = &out->nil;
 
-    if (nparts != 2 && nparts != NGX_HTTP_VALIDIBOT_MAX_PARTS) {
+    /* an org's status and membership come together, or neither */
+
+    if ((status == NULL) != (member == NULL)) {
         return NGX_HTTP_VALIDIBOT_COMPOSE_OK;
     }
+
+    part[0] = key;
+    part[1] = user_part;
+    part[2] = status;
+    part[3] = member;
+    nparts = status ? NGX_HTTP_VALIDIBOT_MAX_PARTS : 2;
 
     for (i = 0; i < nparts; i++) {
         if (part[i] == NULL) {

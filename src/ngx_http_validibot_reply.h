@@ -63,15 +63,16 @@ int ngx_http_validibot_reply_decode(const redisReply *reply,
  * The hinted lookup (ngx_http_validibot_hint.h) reads with plain commands
  * instead of the script, in one round trip:
  *
- *   part 0  HMGET key:<id>  user digest digest_version expires_at
+ *   key     HMGET key:<id>  user digest digest_version expires_at
  *                           revoked_at created_at label last_used_at
- *   part 1  HMGET user:<user>  is_active email name
- *   part 2  HGET org:<org> status             (only with an org)
- *   part 3  HMGET member:<org>:<user>  is_active roles   (only with an org)
+ *   user    HMGET user:<user>  is_active email name
+ *   status  HGET org:<org> status             (only with an org)
+ *   member  HMGET member:<org>:<user>  is_active roles   (only with an org)
  *
- * ngx_http_validibot_reply_compose() turns the parts into the reply the
- * script would have given, built in "out", for
- * ngx_http_validibot_reply_decode().  "user" is the guessed owner.  It
+ * ngx_http_validibot_reply_compose() turns these replies (status and
+ * member both NULL without an org) into the reply the script would have
+ * given, built in "out", for ngx_http_validibot_reply_decode().  "user"
+ * is the guessed owner.  It
  * returns NGX_HTTP_VALIDIBOT_COMPOSE_OTHER when the key record names
  * another owner (or none that can be hinted): its user and membership
  * reads are of no use, ask the script.  Otherwise *result is the script's
@@ -92,9 +93,10 @@ typedef struct {
     redisReply   nil;
 } ngx_http_validibot_composed_t;
 
-int ngx_http_validibot_reply_compose(redisReply **part, size_t nparts,
-    const unsigned char *user, size_t user_len,
-    ngx_http_validibot_composed_t *out, const redisReply **result);
+int ngx_http_validibot_reply_compose(redisReply *key, redisReply *user_part,
+    redisReply *status, redisReply *member, const unsigned char *user,
+    size_t user_len, ngx_http_validibot_composed_t *out,
+    const redisReply **result);
 
 
 /*

@@ -23,7 +23,7 @@ feed(redisReader *r, const void *p, size_t len)
 }
 
 
-/* the reply lives in its reader's arena: the reader is kept until the next call */
+/* the reply lives in its reader's arena: the reader is kept to the next call */
 static redisReader  *resp_reader;
 
 static redisReply *
