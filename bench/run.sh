@@ -56,11 +56,7 @@ mkdir -p "$run/logs" "$run/conf" "$run/cg"
 
 # --- helpers -------------------------------------------------------------
 
-free_port() {
-    perl -MIO::Socket::INET -e \
-        'print IO::Socket::INET->new(Listen => 1,
-             LocalAddr => "127.0.0.1:0", ReuseAddr => 1)->sockport, "\n"'
-}
+. "$top/scripts/lib.sh"
 
 redis_port=$(free_port)
 port=$(free_port)

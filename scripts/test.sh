@@ -37,13 +37,7 @@ if ! flock -n 9; then
     flock 9
 fi
 
-free_port() {
-    perl -MIO::Socket::INET -e '
-        my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1",
-                                      LocalPort => 0, Listen => 1,
-                                      Proto => "tcp") or die "$!\n";
-        print $s->sockport, "\n";'
-}
+. "$ROOT/scripts/lib.sh"
 
 RUN_DIR=$(mktemp -d /tmp/validibot-test.XXXXXX) || exit 2
 export TEST_VALIDIBOT_REDIS_DIR="$RUN_DIR/redis"

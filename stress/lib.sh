@@ -19,13 +19,7 @@ stress_log() { echo "$(basename "$0"): $*" >&2; }
 
 now_ms() { date +%s%3N; }
 
-free_port() {
-    perl -MIO::Socket::INET -e '
-        my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1",
-                                      LocalPort => 0, Listen => 1,
-                                      Proto => "tcp") or die "$!\n";
-        print $s->sockport, "\n";'
-}
+. "$STRESS_ROOT/scripts/lib.sh"
 
 # stress_init NAME: work directory and ports
 stress_init() {

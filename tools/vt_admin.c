@@ -319,6 +319,155 @@ vt_members(vt_ctx_t *ctx, const char *org, const char *user, size_t *nm,
 }
 
 
+/* records: users and organizations */
+
+/* HGETALL of a record that must exist; what and id name it for the error */
+
+static redisReply *
+vt_record_get(vt_ctx_t *ctx, const char *key, const char *what,
+    const char *id)
+{
+    redisReply  *h;
+
+    h = vt_cmd(ctx, "HGETALL", key, VT_END);
+
+    if (h->type != REDIS_REPLY_ARRAY || h->elements == 0) {
+        vt_fail(VT_EXIT_NOT_FOUND, "no such %s %s", what, id);
+    }
+
+    return h;
+}
+
+
+/*
+ * "add": HSETs the fields given (name, value pairs up to a NULL name; a
+ * NULL value was not given) and, on a new record only, state = initial:
+ * an existing record keeps its state.  Returns whether it existed.
+ */
+
+static int
+vt_record_add(vt_ctx_t *ctx, const char *key, const char *state,
+    const char *initial, const char **fields)
+{
+    int           attempt, existed, argc;
+    size_t        i;
+    const char  **argv;
+
+    for (i = 0; fields[i]; i += 2) { /* void */ }
+
+    argv = vt_alloc((i + 4) * sizeof(const char *));
+
+    for (attempt = 0; attempt < VT_ATTEMPTS; attempt++) {
+        vt_cmd(ctx, "WATCH", key, VT_END);
+
+        existed = vt_exists(ctx, key);
+
+        argc = 0;
+        argv[argc++] = "HSET";
+        argv[argc++] = key;
+
+        if (!existed) {
+            argv[argc++] = state;
+            argv[argc++] = initial;
+        }
+
+        for (i = 0; fields[i]; i += 2) {
+            if (fields[i + 1]) {
+                argv[argc++] = fields[i];
+                argv[argc++] = fields[i + 1];
+            }
+        }
+
+        /* an existing record and no field given: nothing to write */
+
+        if (argc == 2) {
+            vt_cmd(ctx, "UNWATCH", VT_END);
+            break;
+        }
+
+        vt_multi(ctx);
+        vt_queuev(ctx, argc, argv);
+
+        if (vt_exec(ctx) == 0) {
+            break;
+        }
+    }
+
+    if (attempt == VT_ATTEMPTS) {
+        vt_gave_up();
+    }
+
+    return existed;
+}
+
+
+/*
+ * Sets one field of an existing record.  The key is WATCHed: an HSET
+ * after the record was removed would make it again with this field only.
+ */
+
+static void
+vt_record_set(vt_ctx_t *ctx, const char *key, const char *field,
+    const char *value, const char *what, const char *id)
+{
+    int  attempt;
+
+    for (attempt = 0; attempt < VT_ATTEMPTS; attempt++) {
+        vt_cmd(ctx, "WATCH", key, VT_END);
+
+        if (!vt_exists(ctx, key)) {
+            vt_fail(VT_EXIT_NOT_FOUND, "no such %s %s", what, id);
+        }
+
+        vt_multi(ctx);
+        vt_queue(ctx, "HSET", key, field, value, VT_END);
+
+        if (vt_exec(ctx) == 0) {
+            break;
+        }
+    }
+
+    if (attempt == VT_ATTEMPTS) {
+        vt_gave_up();
+    }
+}
+
+
+/*
+ * One transaction deleting the record at key (WATCHed already), its
+ * memberships and the keys of more, each WATCHed first so that a change
+ * meanwhile starts it again.  Returns as vt_exec().
+ */
+
+static int
+vt_record_purge(vt_ctx_t *ctx, const char *key, const vt_member_t *m,
+    size_t nm, const char **more, size_t nmore)
+{
+    size_t  i;
+
+    for (i = 0; i < nm; i++) {
+        vt_cmd(ctx, "WATCH", m[i].key, VT_END);
+    }
+
+    for (i = 0; i < nmore; i++) {
+        vt_cmd(ctx, "WATCH", more[i], VT_END);
+    }
+
+    vt_multi(ctx);
+    vt_queue(ctx, "DEL", key, VT_END);
+
+    for (i = 0; i < nm; i++) {
+        vt_queue(ctx, "DEL", m[i].key, VT_END);
+    }
+
+    for (i = 0; i < nmore; i++) {
+        vt_queue(ctx, "DEL", more[i], VT_END);
+    }
+
+    return vt_exec(ctx);
+}
+
+
 /* users */
 
 static void
@@ -338,8 +487,8 @@ vt_user_json(vt_jw_t *j, const char *user, const redisReply *h)
 int
 vt_cmd_user_add(vt_ctx_t *ctx)
 {
-    int          attempt, existed, argc;
-    const char  *user, *email, *name, *key, *argv[8];
+    int          existed;
+    const char  *user, *email, *name, *key, *fields[5];
     redisReply  *h;
     vt_jw_t      j;
 
@@ -348,48 +497,15 @@ vt_cmd_user_add(vt_ctx_t *ctx)
     name = vt_text_opt(ctx, "name");
     key = vt_key(ctx, "user", user, NULL);
 
-    for (attempt = 0; attempt < VT_ATTEMPTS; attempt++) {
-        vt_cmd(ctx, "WATCH", key, VT_END);
+    fields[0] = "email";
+    fields[1] = email;
+    fields[2] = "name";
+    fields[3] = name;
+    fields[4] = NULL;
 
-        existed = vt_exists(ctx, key);
+    /* an existing user keeps its is_active: add never reactivates */
 
-        argc = 0;
-        argv[argc++] = "HSET";
-        argv[argc++] = key;
-
-        /* an existing user keeps its is_active: add never reactivates */
-
-        if (!existed) {
-            argv[argc++] = "is_active";
-            argv[argc++] = "1";
-        }
-
-        if (email) {
-            argv[argc++] = "email";
-            argv[argc++] = email;
-        }
-
-        if (name) {
-            argv[argc++] = "name";
-            argv[argc++] = name;
-        }
-
-        if (argc == 2) {
-            vt_cmd(ctx, "UNWATCH", VT_END);
-            break;
-        }
-
-        vt_multi(ctx);
-        vt_queuev(ctx, argc, argv);
-
-        if (vt_exec(ctx) == 0) {
-            break;
-        }
-    }
-
-    if (attempt == VT_ATTEMPTS) {
-        vt_gave_up();
-    }
+    existed = vt_record_add(ctx, key, "is_active", "1", fields);
 
     h = vt_cmd(ctx, "HGETALL", key, VT_END);
 
@@ -429,11 +545,7 @@ vt_cmd_user_show(vt_ctx_t *ctx)
 
     user = vt_user_arg(ctx->args[0]);
 
-    h = vt_cmd(ctx, "HGETALL", vt_key(ctx, "user", user, NULL), VT_END);
-
-    if (h->type != REDIS_REPLY_ARRAY || h->elements == 0) {
-        vt_fail(VT_EXIT_NOT_FOUND, "no such user %s", user);
-    }
+    h = vt_record_get(ctx, vt_key(ctx, "user", user, NULL), "user", user);
 
     m = vt_members(ctx, NULL, user, &n, 1);
 
@@ -487,31 +599,13 @@ vt_cmd_user_show(vt_ctx_t *ctx)
 static int
 vt_user_set_active(vt_ctx_t *ctx, int active)
 {
-    int          attempt;
-    const char  *user, *key;
+    const char  *user;
     vt_jw_t      j;
 
     user = vt_user_arg(ctx->args[0]);
-    key = vt_key(ctx, "user", user, NULL);
 
-    for (attempt = 0; attempt < VT_ATTEMPTS; attempt++) {
-        vt_cmd(ctx, "WATCH", key, VT_END);
-
-        if (!vt_exists(ctx, key)) {
-            vt_fail(VT_EXIT_NOT_FOUND, "no such user %s", user);
-        }
-
-        vt_multi(ctx);
-        vt_queue(ctx, "HSET", key, "is_active", active ? "1" : "0", VT_END);
-
-        if (vt_exec(ctx) == 0) {
-            break;
-        }
-    }
-
-    if (attempt == VT_ATTEMPTS) {
-        vt_gave_up();
-    }
+    vt_record_set(ctx, vt_key(ctx, "user", user, NULL), "is_active",
+                  active ? "1" : "0", "user", user);
 
     if (ctx->json) {
         vt_jw_init(&j, stdout);
@@ -597,26 +691,7 @@ vt_cmd_user_remove(vt_ctx_t *ctx)
             vt_fail(VT_EXIT_NOT_FOUND, "no such user %s", user);
         }
 
-        for (i = 0; i < nm; i++) {
-            vt_cmd(ctx, "WATCH", m[i].key, VT_END);
-        }
-
-        for (i = 0; i < nk; i++) {
-            vt_cmd(ctx, "WATCH", keys[i], VT_END);
-        }
-
-        vt_multi(ctx);
-        vt_queue(ctx, "DEL", key, VT_END);
-
-        for (i = 0; i < nm; i++) {
-            vt_queue(ctx, "DEL", m[i].key, VT_END);
-        }
-
-        for (i = 0; i < nk; i++) {
-            vt_queue(ctx, "DEL", keys[i], VT_END);
-        }
-
-        if (vt_exec(ctx) == 0) {
+        if (vt_record_purge(ctx, key, m, nm, keys, nk) == 0) {
             break;
         }
     }
@@ -677,8 +752,8 @@ vt_org_json(vt_jw_t *j, const char *org, const redisReply *h)
 int
 vt_cmd_org_add(vt_ctx_t *ctx)
 {
-    int          attempt, existed, argc;
-    const char  *org, *name, *key, *status, *argv[6];
+    int          existed;
+    const char  *org, *name, *key, *status, *fields[3];
     redisReply  *h;
     vt_jw_t      j;
 
@@ -686,43 +761,13 @@ vt_cmd_org_add(vt_ctx_t *ctx)
     name = vt_text_opt(ctx, "name");
     key = vt_key(ctx, "org", org, NULL);
 
-    for (attempt = 0; attempt < VT_ATTEMPTS; attempt++) {
-        vt_cmd(ctx, "WATCH", key, VT_END);
+    fields[0] = "name";
+    fields[1] = name;
+    fields[2] = NULL;
 
-        existed = vt_exists(ctx, key);
+    /* an existing organization keeps its status */
 
-        argc = 0;
-        argv[argc++] = "HSET";
-        argv[argc++] = key;
-
-        /* an existing organization keeps its status */
-
-        if (!existed) {
-            argv[argc++] = "status";
-            argv[argc++] = "active";
-        }
-
-        if (name) {
-            argv[argc++] = "name";
-            argv[argc++] = name;
-        }
-
-        if (argc == 2) {
-            vt_cmd(ctx, "UNWATCH", VT_END);
-            break;
-        }
-
-        vt_multi(ctx);
-        vt_queuev(ctx, argc, argv);
-
-        if (vt_exec(ctx) == 0) {
-            break;
-        }
-    }
-
-    if (attempt == VT_ATTEMPTS) {
-        vt_gave_up();
-    }
+    existed = vt_record_add(ctx, key, "status", "active", fields);
 
     h = vt_cmd(ctx, "HGETALL", key, VT_END);
     status = vt_hash_str(h, "status");
@@ -763,11 +808,8 @@ vt_cmd_org_show(vt_ctx_t *ctx)
 
     org = vt_slug_arg(ctx->args[0]);
 
-    h = vt_cmd(ctx, "HGETALL", vt_key(ctx, "org", org, NULL), VT_END);
-
-    if (h->type != REDIS_REPLY_ARRAY || h->elements == 0) {
-        vt_fail(VT_EXIT_NOT_FOUND, "no such organization %s", org);
-    }
+    h = vt_record_get(ctx, vt_key(ctx, "org", org, NULL), "organization",
+                      org);
 
     m = vt_members(ctx, org, NULL, &n, 1);
 
@@ -804,31 +846,13 @@ vt_cmd_org_show(vt_ctx_t *ctx)
 static int
 vt_org_set_status(vt_ctx_t *ctx, const char *status)
 {
-    int          attempt;
-    const char  *org, *key;
+    const char  *org;
     vt_jw_t      j;
 
     org = vt_slug_arg(ctx->args[0]);
-    key = vt_key(ctx, "org", org, NULL);
 
-    for (attempt = 0; attempt < VT_ATTEMPTS; attempt++) {
-        vt_cmd(ctx, "WATCH", key, VT_END);
-
-        if (!vt_exists(ctx, key)) {
-            vt_fail(VT_EXIT_NOT_FOUND, "no such organization %s", org);
-        }
-
-        vt_multi(ctx);
-        vt_queue(ctx, "HSET", key, "status", status, VT_END);
-
-        if (vt_exec(ctx) == 0) {
-            break;
-        }
-    }
-
-    if (attempt == VT_ATTEMPTS) {
-        vt_gave_up();
-    }
+    vt_record_set(ctx, vt_key(ctx, "org", org, NULL), "status", status,
+                  "organization", org);
 
     if (ctx->json) {
         vt_jw_init(&j, stdout);
@@ -866,7 +890,7 @@ int
 vt_cmd_org_delete(vt_ctx_t *ctx)
 {
     int           attempt, existed;
-    size_t        i, n;
+    size_t        n;
     const char   *org, *key;
     vt_jw_t       j;
     vt_member_t  *m;
@@ -889,18 +913,7 @@ vt_cmd_org_delete(vt_ctx_t *ctx)
             vt_fail(VT_EXIT_NOT_FOUND, "no such organization %s", org);
         }
 
-        for (i = 0; i < n; i++) {
-            vt_cmd(ctx, "WATCH", m[i].key, VT_END);
-        }
-
-        vt_multi(ctx);
-        vt_queue(ctx, "DEL", key, VT_END);
-
-        for (i = 0; i < n; i++) {
-            vt_queue(ctx, "DEL", m[i].key, VT_END);
-        }
-
-        if (vt_exec(ctx) == 0) {
+        if (vt_record_purge(ctx, key, m, n, NULL, 0) == 0) {
             break;
         }
     }
@@ -969,9 +982,9 @@ vt_member_change(vt_ctx_t *ctx, int grant)
     int          attempt;
     uint32_t     roles;
     const char  *org, *user, *key, *okey, *ukey, *value;
+    redisReply  *h;
 
     value = NULL;
-    redisReply  *h;
 
     org = vt_slug_arg(ctx->args[0]);
     user = vt_user_arg(ctx->args[1]);

@@ -253,18 +253,31 @@ function _M.verify(org, need)
 end
 
 
--- access_by_lua: check, then pass the identity on instead of the key
-function _M.access(need)
-    local org = ngx.var.org
+-- the org named by the route (nil: none), checked, then the key: the
+-- identity, or nil after the refusal was sent
+local function check(org, need)
     if org == "" then
         org = nil
     elseif org and not re_match(org, [[^[A-Za-z0-9_-]{1,128}$]], "jo") then
-        return refuse(403)
+        refuse(403)
+        return nil
     end
 
     local status, id, err = _M.verify(org, need)
     if status ~= 200 then
-        return refuse(status, err)
+        refuse(status, err)
+        return nil
+    end
+
+    return id
+end
+
+
+-- access_by_lua: check, then pass the identity on instead of the key
+function _M.access(need)
+    local id = check(ngx.var.org, need)
+    if not id then
+        return
     end
 
     local set = ngx.req.set_header
@@ -279,16 +292,9 @@ end
 -- content_by_lua of the auth service behind auth_request: 204 with the
 -- identity in response headers, or 401/403 with the challenge
 function _M.auth_service(need)
-    local org = ngx.var.http_x_validibot_route_org
-    if org == "" then
-        org = nil
-    elseif org and not re_match(org, [[^[A-Za-z0-9_-]{1,128}$]], "jo") then
-        return refuse(403)
-    end
-
-    local status, id, err = _M.verify(org, need)
-    if status ~= 200 then
-        return refuse(status, err)
+    local id = check(ngx.var.http_x_validibot_route_org, need)
+    if not id then
+        return
     end
 
     ngx.header["X-Validibot-User"] = id.user
