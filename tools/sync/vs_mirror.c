@@ -1177,7 +1177,7 @@ vs_mirror_commit(vs_mirror_t *mi, const char *lsn)
 {
     int          rc;
     size_t       i, k;
-    char        *state, now[24], *pat;
+    char        *state, now[24], *pat, cursor[32];
     redisReply  *rep, *keys;
     vs_member_t *m;
 
@@ -1194,11 +1194,16 @@ vs_mirror_commit(vs_mirror_t *mi, const char *lsn)
     for (i = 0; i < mi->ngone; i++) {
         pat = vs_sprintf("%smember:%s:*", mi->redis->prefix, mi->gone_orgs[i]);
         rep = NULL;
+        strcpy(cursor, "0");
 
         do {
-            freeReplyObject(rep);
+            if (rep) {
+                snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+                freeReplyObject(rep);
+            }
+
             rep = vs_redis_cmd(mi->redis, "SCAN %s MATCH %s COUNT 1000",
-                               rep ? rep->element[0]->str : "0", pat);
+                               cursor, pat);
 
             if (rep == NULL || rep->type != REDIS_REPLY_ARRAY
                 || rep->elements != 2)

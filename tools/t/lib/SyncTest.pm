@@ -11,6 +11,7 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+no warnings 'exec';     # exec, then _exit if it failed
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
 use POSIX ();
@@ -31,7 +32,7 @@ chmod 0755, $D;
 my $PGBIN = '/usr/lib/postgresql/15/bin';
 my ($PGPORT, $PGUSER, $PGDATA);
 my ($RPORT, $RPID);
-my ($SPID, $SLOG);
+our ($SPID, $SLOG);
 my $NPID;
 my $LOGN = 0;
 
@@ -58,7 +59,7 @@ sub _run {
         open STDOUT, '>>', "$D/pg.out";
         open STDERR, '>&', \*STDOUT;
         exec @cmd;
-        exit 127;
+        POSIX::_exit(127);
     }
     waitpid $pid, 0;
     return $? >> 8;
@@ -128,7 +129,7 @@ sub psql {
         open STDERR, '>', "$D/q$n.err";
         exec "$PGBIN/psql", '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
             '-d', pg_conninfo($db), '-f', "$D/q$n.sql";
-        exit 127;
+        POSIX::_exit(127);
     }
     waitpid $pid, 0;
     my $rc = $? >> 8;
@@ -224,7 +225,7 @@ sub sredis_start {
         open STDERR, '>&', \*STDOUT;
         exec 'redis-server', '--port', $port, '--bind', '127.0.0.1',
             '--save', '', '--appendonly', 'no', '--daemonize', 'no';
-        exit 127;
+        POSIX::_exit(127);
     }
     for (1 .. 200) {
         my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
@@ -263,7 +264,7 @@ sub sync_run {
         open STDOUT, '>', "$D/s$n.out";
         open STDERR, '>', "$D/s$n.err";
         exec sync_bin(), @args;
-        exit 127;
+        POSIX::_exit(127);
     }
     waitpid $pid, 0;
     my %r = (rc => $? >> 8);
@@ -281,7 +282,7 @@ sub sync_start {
         open STDOUT, '>', $SLOG;
         open STDERR, '>&', \*STDOUT;
         exec sync_bin(), 'run';
-        exit 127;
+        POSIX::_exit(127);
     }
     return $SPID;
 }
@@ -316,7 +317,7 @@ sub sync_log {
     return do { local (@ARGV, $/) = ($SLOG); <> } // '';
 }
 
-sub eventually(&$) {
+sub eventually(&;$) {
     my ($cond, $secs) = @_;
     my $end = time + ($secs // 10);
     while (time < $end) {
@@ -391,7 +392,7 @@ CONF
         open STDERR, '>', "$D/nginx/logs/stderr.log";
         exec $nginx, '-p', "$D/nginx/", '-c', "$D/nginx/nginx.conf",
             '-e', "$D/nginx/logs/error.log";
-        exit 127;
+        POSIX::_exit(127);
     }
     $NPORT = $port;
 
