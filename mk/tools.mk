@@ -69,6 +69,6 @@ sync: $(SYNC_BIN)
 $(SYNC_BIN): $(SYNC_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(SYNC_OBJS) $(SYNC_LIBS)
 
-$(BUILD)/sync/%.o: %.c tools/sync/vs.h src/ngx_http_validibot_url.h
+$(BUILD)/sync/%.o: %.c $(wildcard tools/sync/*.h) src/ngx_http_validibot_url.h
 	@mkdir -p $(dir $@)
 	$(CC) $(SYNC_CFLAGS) -c -o $@ $<

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vs.h"
+#include "vs_pgoutput.h"
 
 
 const char  *vs_table_names[VS_NTABLES] = {
