@@ -20,6 +20,7 @@ use VTTest qw(free_port write_file redis_on validibot_digest digest_key
               digest_file);
 
 our @EXPORT = qw(pg_available pg_start pg_stop pg_restart psql sql_one
+                 pg_conninfo
                  sredis sredis_port sredis_start sredis_stop
                  sync_bin sync_start sync_stop sync_wait sync_run sync_log
                  wait_log eventually nginx_start get new_key
@@ -65,7 +66,9 @@ sub _run {
     return $? >> 8;
 }
 
+# pg_start(setting => value, ...): extra postgresql.conf lines (they win)
 sub pg_start {
+    my (%extra) = @_;
     $PGUSER = $< == 0 ? 'nobody' : getpwuid($<);
     $PGPORT = free_port();
     $PGDATA = "$D/pgdata";
@@ -95,6 +98,7 @@ full_page_writes = off
 synchronous_commit = off
 shared_buffers = 32MB
 CONF
+    print $fh "$_ = $extra{$_}\n" for sort keys %extra;
     close $fh;
 
     return pg_ctl('start');
@@ -110,6 +114,8 @@ sub pg_ctl {
 
 sub pg_stop { pg_ctl('stop') if $PGDATA && -f "$PGDATA/postmaster.pid" }
 sub pg_restart { pg_ctl('restart') }
+
+sub pg_port { $PGPORT }
 
 sub pg_conninfo {
     my ($db) = @_;
