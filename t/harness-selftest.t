@@ -165,6 +165,7 @@ client sent invalid request
 
 === TEST 9: duplicate request headers reach upstream, duplicate response headers join
 # status 1 + 1 header + body 1 = 3
+# $http_x_dup is the first value up to nginx 1.22, both joined from 1.23
 --- http_config
     server {
         listen unix:$TEST_NGINX_SERVER_ROOT/logs/dup.sock;
@@ -185,8 +186,8 @@ X-Dup: 1
 X-Dup: 2
 --- response_headers
 X-Dup: one, two
---- response_body
-first=1
+--- response_body_like chomp
+\Afirst=1(, 2)?\n\z
 
 
 
