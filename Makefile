@@ -49,7 +49,8 @@ stop:
 # prove run over the nginx suite and the validibot-token suite against one
 # redis-server that scripts/test.sh starts on a free port and stops
 # afterwards; then the nginx suite again on nginx and the module built with
-# ASan + UBSan (docs/hardening.md).
+# ASan + UBSan (docs/hardening.md); then on Debian trixie's nginx 1.26,
+# built from its source package (make compat, docs/testing.md).
 test: deps
 	$(MAKE) module tools
 	$(MAKE) unit-test
@@ -58,6 +59,7 @@ test: deps
 	VALIDIBOT_MODULE_SO=$(MODULE_SO) \
 	    bash scripts/test.sh t/ tools/t/
 	$(MAKE) test-asan
+	bash scripts/compat.sh trixie
 
 clean:
 	rm -rf $(BUILD) t/servroot* run

@@ -6,8 +6,9 @@
 #
 #  1. apt-get install ./libnginx-mod-http-validibot_*.deb
 #     ./validibot-token_*.deb: the module is enabled in
-#     /etc/nginx/modules-enabled, nothing else appears under /etc, no
-#     Redis and no nginx is started;
+#     /etc/nginx/modules-enabled, no other path appears in /etc/nginx,
+#     /etc/redis or named *validibot* under /etc, the packages have no
+#     conffiles, nothing new listens on ports 80, 443, 6379 or 26379;
 #  2. a Redis of its own (unix socket under a temporary directory) seeded
 #     with the packaged /usr/bin/validibot-token;
 #  3. an nginx of its own (/usr/sbin/nginx, its own nginx.conf that, like
@@ -18,7 +19,8 @@
 #     dpkg runs it) while that nginx serves: it keeps answering, and after
 #     a reload too;
 #  5. apt-get purge: every path `dpkg -L` listed is gone (the directories
-#     other packages share excepted) and /etc is as it was.
+#     other packages share excepted) and those parts of /etc are as they
+#     were.
 #
 # It runs as root and leaves the machine as it found it: the packages are
 # purged and its nginx and Redis stopped on every exit, failures included.
@@ -94,15 +96,21 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# what /etc and the running processes are before
+# What /etc holds before (nginx's and Redis's configuration, and anything
+# named after the project: other engineers' package installs may change
+# the rest of /etc meanwhile), and what listens on the system services'
+# ports (80, 443, 6379, 26379): the packages must start none of them.
 etc_list() {
-    find /etc -path /etc/mtab -prune -o -print 2>/dev/null | sort
+    { find /etc/nginx /etc/redis 2>/dev/null
+      find /etc -path /etc/mtab -prune -o -iname '*validibot*' -print \
+          2>/dev/null; } | sort -u
 }
-procs() {
-    pgrep -x 'redis-server|nginx' 2>/dev/null | sort || true
+services() {
+    ss -Hltn 2>/dev/null | awk '{ print $4 }' \
+        | grep -E ':(80|443|6379|26379)$' | sort -u || true
 }
 etc_list > "$TMP/etc.before"
-procs > "$TMP/procs.before"
+services > "$TMP/services.before"
 
 if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
@@ -129,10 +137,13 @@ check "$avail loads it" \
     grep -qx 'load_module modules/ngx_http_validibot_module.so;' "$avail"
 check "installing enabled it: $link -> $avail" \
     test "$(readlink "$link")" = "$avail"
-check "the package depends on this nginx's ABI" \
-    bash -c "dpkg-query -W -f '\${Depends}' libnginx-mod-http-validibot \
-             | grep -q \"\$(awk -F= '/^nginx:abi=/ { print \$2 }' \
-                 /usr/share/nginx/src/debian/libnginx-mod.abisubstvars)\""
+abi=$(awk -F= '/^nginx:abi=/ { print $2 }' \
+          /usr/share/nginx/src/debian/libnginx-mod.abisubstvars)
+depends=$(dpkg-query -W -f '${Depends}' libnginx-mod-http-validibot)
+check "the module depends on this nginx's ABI ($abi)" \
+    grep -qw -- "$abi" <<< "$depends"
+conffiles=$(dpkg-query -W -f '${Conffiles}' "${PKGS[@]}")
+check "the packages ship no configuration file" test -z "$conffiles"
 check "validibot-token is in /usr/bin" test -x /usr/bin/validibot-token
 check "validibot-token has a man page" \
     bash -c 'man -w validibot-token | grep -q /usr/share/man/man1/'
@@ -140,10 +151,10 @@ check "validibot-token has a man page" \
 etc_list > "$TMP/etc.installed"
 diff "$TMP/etc.before" "$TMP/etc.installed" | grep '^[<>]' \
     > "$TMP/etc.diff" || true
-check "the only new path under /etc is the module's link" \
+check "the only new path in /etc/nginx, /etc/redis, /etc/*validibot* is the link" \
     test "$(cat "$TMP/etc.diff")" = "> $link"
-check "installing started no Redis and no nginx" \
-    test "$(procs)" = "$(cat "$TMP/procs.before")"
+check "installing started nothing on ports 80, 443, 6379, 26379" \
+    test "$(services)" = "$(cat "$TMP/services.before")"
 
 # --- 2. a Redis of its own, seeded with the packaged CLI -------------------
 
@@ -175,7 +186,7 @@ cat > "$nginx_conf" <<EOF
 include /etc/nginx/modules-enabled/*.conf;
 
 pid $TMP/nginx.pid;
-error_log $TMP/error.log info;
+error_log $TMP/error.log notice;
 worker_processes 1;
 
 events {}
@@ -192,25 +203,31 @@ http {
     validibot_redis unix:$TMP/redis.sock;
     validibot_digest_key 1 $TMP/digest.key;
 
+    # the upstream: says who the gateway says the user is
+    server {
+        listen unix:$TMP/upstream.sock;
+        return 200 "user=\$http_x_validibot_user\n";
+    }
+
     server {
         listen 127.0.0.1:$port;
         validibot_auth "Validibot API";
 
         location = /api/v1/auth/me/ {
-            return 200 "user=\$validibot_user\n";
+            proxy_pass http://unix:$TMP/upstream.sock;
         }
 
         location ~ ^/api/v1/orgs/(?<org>[a-z0-9_-]+)/workflows/[^/]+/clone/\$ {
             validibot_org \$org;
             validibot_require workflow_edit;
-            return 200 "cloned\n";
+            proxy_pass http://unix:$TMP/upstream.sock;
         }
     }
 }
 EOF
 
 check "nginx -t passes with the module enabled by the package" \
-    /usr/sbin/nginx -t -q -c "$nginx_conf"
+    /usr/sbin/nginx -t -q -c "$nginx_conf" 2>/dev/null
 /usr/sbin/nginx -c "$nginx_conf" || die "nginx did not start ($TMP/error.log)"
 
 status() {
@@ -238,13 +255,13 @@ check "after the upgrade the running nginx still answers 200" \
     test "$(status -H "Authorization: Bearer $key" "$me")" = 200
 check "the upgrade kept the admin's enabling link" \
     test "$(readlink "$link")" = "$avail"
-/usr/sbin/nginx -c "$nginx_conf" -s reload
+/usr/sbin/nginx -c "$nginx_conf" -s reload 2>/dev/null
 sleep 1
 check "after a reload: 200 and 401" \
     test "$(status -H "Authorization: Bearer $key" "$me")$(status "$me")" \
          = 200401
 
-/usr/sbin/nginx -c "$nginx_conf" -s quit
+/usr/sbin/nginx -c "$nginx_conf" -s quit 2>/dev/null
 for _ in $(seq 50); do
     [ -f "$TMP/nginx.pid" ] || break
     sleep 0.1
@@ -280,7 +297,7 @@ check "purge left no file of the packages behind${left:+:$left}" \
 check "purge removed the enabling link" \
     bash -c "! test -e '$link' && ! test -L '$link' && ! test -L '$link.removed'"
 etc_list > "$TMP/etc.after"
-check "/etc is as it was before the install" \
+check "/etc/nginx, /etc/redis and /etc/*validibot* are as before" \
     cmp -s "$TMP/etc.before" "$TMP/etc.after"
 
 echo "1..$tests"
