@@ -130,7 +130,9 @@ build_suite() {
         echo "$stamp" > "$dir/configure.stamp"
     fi
 
-    log "$suite: building nginx $upstream and the module"
+    log "$suite: building nginx $(sed -n \
+        's/^#define NGINX_VERSION *"\(.*\)"/\1/p' \
+        "$tree/src/core/nginx.h") and the module"
     if ! make -C "$tree" -f objs/Makefile -j"$(nproc)" binary modules \
             >"$dir/make.log" 2>&1
     then

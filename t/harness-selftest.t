@@ -307,6 +307,7 @@ GET /t
 
 === TEST 17: tcp_listen backend that never answers: client timeout with abort
 # tcp_query 1 + error_log 1 = 2 (ignore_response: no status/body checks)
+# proxy_http_version is 1.0 by default up to nginx 1.29.6, 1.1 from 1.29.7
 --- config
     location = /slow {
         proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_1;
@@ -317,7 +318,7 @@ GET /t
 --- tcp_reply eval
 ""
 --- tcp_query eval
-qr{^GET /slow HTTP/1\.0\r\n}
+qr{^GET /slow HTTP/1\.[01]\r\n}
 --- request
 GET /slow
 --- timeout: 300ms
