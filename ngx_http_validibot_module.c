@@ -20,6 +20,7 @@
 #include "ngx_http_validibot_check.h"
 #include "ngx_http_validibot_url.h"
 #include "ngx_http_validibot_redis.h"
+#include "ngx_http_validibot_redis_conf.h"
 #include "ngx_http_validibot_fail.h"
 #include "ngx_http_validibot_metrics.h"
 
@@ -233,6 +234,13 @@ static ngx_command_t  ngx_http_validibot_commands[] = {
       ngx_http_validibot_redis_url,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("validibot_redis_password_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_validibot_redis_password_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_validibot_main_conf_t, redis),
       NULL },
 
     { ngx_string("validibot_redis_timeout"),
@@ -2436,6 +2444,13 @@ ngx_http_validibot_parse_addr(ngx_conf_t *cf,
 
     vmcf->redis.addr = &u.addrs[0];
     vmcf->redis.db = url.db;
+
+    if (url.password.data && vmcf->redis.password_file.data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_redis\": a password in \"%V\" and "
+                           "in \"validibot_redis_password_file\"", &shown);
+        return NGX_CONF_ERROR;
+    }
 
     if (url.password.data) {
         vmcf->redis.user.len = url.user.len;

@@ -106,6 +106,10 @@ typedef struct {
     ngx_queue_t                           free;
     ngx_log_t                            *log;
     ngx_http_validibot_hints_t           *hints;
+
+    /* a handshake refusal was logged since the last handshake passed */
+    ngx_uint_t                            refused;
+
     u_char                                sha[NGX_HTTP_VALIDIBOT_SHA_LEN];
 } ngx_http_validibot_redis_t;
 
@@ -114,6 +118,8 @@ static ngx_int_t ngx_http_validibot_redis_connect(
     ngx_http_validibot_conn_t *rc);
 static void ngx_http_validibot_redis_fail(ngx_http_validibot_conn_t *rc,
     const char *reason);
+static void ngx_http_validibot_redis_fail_level(ngx_http_validibot_conn_t *rc,
+    ngx_uint_t level, const char *reason);
 static void ngx_http_validibot_redis_close(ngx_http_validibot_conn_t *rc);
 static ngx_http_validibot_conn_t *ngx_http_validibot_redis_pick(void);
 static ngx_http_validibot_waiter_t *ngx_http_validibot_redis_waiter(
@@ -963,6 +969,14 @@ static void
 ngx_http_validibot_redis_fail(ngx_http_validibot_conn_t *rc,
     const char *reason)
 {
+    ngx_http_validibot_redis_fail_level(rc, NGX_LOG_ERR, reason);
+}
+
+
+static void
+ngx_http_validibot_redis_fail_level(ngx_http_validibot_conn_t *rc,
+    ngx_uint_t level, const char *reason)
+{
     ngx_uint_t                            n;
     ngx_queue_t                           failed, *q;
     ngx_http_validibot_redis_t           *redis;
@@ -992,7 +1006,7 @@ ngx_http_validibot_redis_fail(ngx_http_validibot_conn_t *rc,
 
     ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_REDIS_ERRORS);
 
-    ngx_log_error(NGX_LOG_ERR, redis->log, 0,
+    ngx_log_error(level, redis->log, 0,
                   "validibot: redis %V: %s, %ui lookup(s) failed",
                   &redis->conf->addr->name, reason, n);
 
@@ -1295,6 +1309,7 @@ ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
     redisReply *reply)
 {
     ngx_int_t                             rv;
+    ngx_uint_t                            level;
     ngx_queue_t                          *q;
     ngx_http_validibot_redis_t           *redis;
     ngx_http_validibot_waiter_t          *w;
@@ -1314,12 +1329,20 @@ ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
 
     case NGX_HTTP_VALIDIBOT_W_HANDSHAKE:
         if (reply->type == REDIS_REPLY_ERROR) {
-            /* never the password: Redis does not echo it */
-            ngx_log_error(NGX_LOG_ERR, redis->log, 0,
+            /*
+             * Never the password: Redis does not echo it.  A refusal
+             * repeats at every reconnect until an operator acts: the
+             * first of a cycle is an error, its repetitions are info.
+             */
+            level = redis->refused ? NGX_LOG_INFO : NGX_LOG_ERR;
+            redis->refused = 1;
+
+            ngx_log_error(level, redis->log, 0,
                           "validibot: redis %V refused the handshake: %*s",
                           &redis->conf->addr->name,
                           ngx_min(reply->len, 256), reply->str);
-            ngx_http_validibot_redis_fail(rc, "handshake failed");
+            ngx_http_validibot_redis_fail_level(rc, level,
+                                                "handshake failed");
             return NGX_ERROR;
         }
         break;
@@ -1334,8 +1357,18 @@ ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
             return NGX_ERROR;
         }
 
-        /* the server answers: the next failure starts a fresh backoff */
+        /*
+         * The server answers: the next failure starts a fresh backoff,
+         * the next refusal is news again.
+         */
         rc->backoff = 0;
+
+        if (redis->refused) {
+            redis->refused = 0;
+            ngx_log_error(NGX_LOG_NOTICE, redis->log, 0,
+                          "validibot: redis %V accepted the handshake again",
+                          &redis->conf->addr->name);
+        }
         break;
 
     case NGX_HTTP_VALIDIBOT_W_LOOKUP:

@@ -44,6 +44,7 @@ typedef struct {
     ngx_uint_t                   connections;
     ngx_uint_t                   hints;        /* owner hints; 0: off */
     ngx_str_t                    prefix;
+    ngx_str_t                    password_file; /* data NULL: none */
 } ngx_http_validibot_redis_conf_t;
 
 

@@ -320,3 +320,73 @@ ngx_http_validibot_url_redact(const unsigned char *p, size_t len,
 
     return start + 3 + len - at;
 }
+
+
+const char *
+ngx_http_validibot_url_credentials(const unsigned char *p, size_t len,
+    ngx_http_validibot_url_part_t *user,
+    ngx_http_validibot_url_part_t *password)
+{
+    size_t                n;
+    const unsigned char  *end, *word[3], *word_end[3], *q;
+
+    end = p + len;
+
+    /* one trailing newline (CRLF too), as editors and echo leave it */
+
+    if (end > p && end[-1] == '\n') {
+        end--;
+
+        if (end > p && end[-1] == '\r') {
+            end--;
+        }
+    }
+
+    n = 0;
+    q = p;
+
+    for ( ;; ) {
+        while (q < end && (*q == ' ' || *q == '\t')) {
+            q++;
+        }
+
+        if (q == end) {
+            break;
+        }
+
+        if (n == 2) {
+            return "has more than two words (\"user password\")";
+        }
+
+        word[n] = q;
+
+        for ( /* void */ ; q < end && *q != ' ' && *q != '\t'; q++) {
+            if (*q == '\n' || *q == '\r') {
+                return "has more than one line";
+            }
+
+            if (*q < 0x20 || *q == 0x7f) {
+                return "has a control character";
+            }
+        }
+
+        word_end[n++] = q;
+    }
+
+    if (n == 0) {
+        return "is empty";
+    }
+
+    user->data = NULL;
+    user->len = 0;
+
+    if (n == 2) {
+        user->data = word[0];
+        user->len = word_end[0] - word[0];
+    }
+
+    password->data = word[n - 1];
+    password->len = word_end[n - 1] - word[n - 1];
+
+    return NULL;
+}

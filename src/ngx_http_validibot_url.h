@@ -52,4 +52,14 @@ const char *ngx_http_validibot_url_parse(const unsigned char *p, size_t len,
 size_t ngx_http_validibot_url_redact(const unsigned char *p, size_t len,
     unsigned char *out);
 
+/*
+ * The content of a password file: "password" or "user password" on one
+ * line; blanks around and one trailing newline are ignored.  Returns NULL
+ * on success (user len 0: none), else a static message that never quotes
+ * the content ("is empty", "has more than one line", ...).
+ */
+const char *ngx_http_validibot_url_credentials(const unsigned char *p,
+    size_t len, ngx_http_validibot_url_part_t *user,
+    ngx_http_validibot_url_part_t *password);
+
 #endif /* _NGX_HTTP_VALIDIBOT_URL_H_INCLUDED_ */

@@ -8,7 +8,9 @@
  */
 
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -20,6 +22,7 @@
 #define VT_CONNECT_TIMEOUT  5
 #define VT_COMMAND_TIMEOUT  60
 #define VT_MAX_ARGV         64
+#define VT_MAX_PASSWORD     4096
 
 
 static redisReply **vt_replies;
@@ -81,11 +84,60 @@ vt_io_fail(vt_ctx_t *ctx)
 }
 
 
+/*
+ * VALIDIBOT_REDIS_PASSWORD_FILE: "password" or "user password", as
+ * validibot_redis_password_file reads it.  The pieces point into the
+ * returned buffer, which the caller wipes.
+ */
+
+static unsigned char *
+vt_password_file(const char *path, ngx_http_validibot_url_t *url)
+{
+    size_t          n;
+    FILE           *f;
+    const char     *err;
+    unsigned char  *buf;
+
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        vt_fail(VT_EXIT_USAGE, "cannot read VALIDIBOT_REDIS_PASSWORD_FILE "
+                "\"%s\": %s", path, strerror(errno));
+    }
+
+    buf = vt_alloc(VT_MAX_PASSWORD + 1);
+
+    n = fread(buf, 1, VT_MAX_PASSWORD + 1, f);
+
+    if (ferror(f)) {
+        vt_fail(VT_EXIT_USAGE, "cannot read VALIDIBOT_REDIS_PASSWORD_FILE "
+                "\"%s\": %s", path, strerror(errno));
+    }
+
+    fclose(f);
+
+    if (n > VT_MAX_PASSWORD) {
+        vt_fail(VT_EXIT_USAGE, "VALIDIBOT_REDIS_PASSWORD_FILE \"%s\" is "
+                "larger than %d bytes", path, VT_MAX_PASSWORD);
+    }
+
+    err = ngx_http_validibot_url_credentials(buf, n, &url->user,
+                                             &url->password);
+    if (err) {
+        vt_wipe(buf, n);
+        vt_fail(VT_EXIT_USAGE, "VALIDIBOT_REDIS_PASSWORD_FILE \"%s\" %s",
+                path, err);
+    }
+
+    return buf;
+}
+
+
 void
 vt_connect(vt_ctx_t *ctx)
 {
-    const char                *err;
+    const char                *err, *file;
     char                      *host, *path, *pass, *user, *db;
+    unsigned char             *secret;
     redisReply                *r;
     struct timeval             tv;
     ngx_http_validibot_url_t   url;
@@ -99,6 +151,18 @@ vt_connect(vt_ctx_t *ctx)
     if (err) {
         /* the URL is not echoed: it may hold a password */
         vt_fail(VT_EXIT_USAGE, "bad Redis URL in %s: %s", ctx->url_from, err);
+    }
+
+    secret = NULL;
+    file = getenv("VALIDIBOT_REDIS_PASSWORD_FILE");
+
+    if (file && *file) {
+        if (url.password.data) {
+            vt_fail(VT_EXIT_USAGE, "a password in %s and in "
+                    "VALIDIBOT_REDIS_PASSWORD_FILE: give one", ctx->url_from);
+        }
+
+        secret = vt_password_file(file, &url);
     }
 
     tv.tv_sec = VT_CONNECT_TIMEOUT;
@@ -148,6 +212,10 @@ vt_connect(vt_ctx_t *ctx)
         }
 
         vt_wipe(pass, url.password.len);
+
+        if (secret) {
+            vt_wipe(secret, VT_MAX_PASSWORD + 1);
+        }
 
         if (r == NULL) {
             vt_io_fail(ctx);

@@ -234,5 +234,45 @@ main(void)
         }
     }
 
+    /* password files: "password" or "user password" */
+    {
+        size_t                         i;
+        const char                    *err;
+        ngx_http_validibot_url_part_t  user, pass;
+        static const char  *creds[][4] = {
+            /* content, error, user, password */
+            { "s3cret\n", NULL, "", "s3cret" },
+            { "s3cret", NULL, "", "s3cret" },
+            { "s3cret\r\n", NULL, "", "s3cret" },
+            { "  nginx \t p@ss:w/rd  \n", NULL, "nginx", "p@ss:w/rd" },
+            { "", "is empty", NULL, NULL },
+            { "\n", "is empty", NULL, NULL },
+            { "  \t \n", "is empty", NULL, NULL },
+            { "a b c\n", "has more than two words (\"user password\")",
+              NULL, NULL },
+            { "a\nb\n", "has more than one line", NULL, NULL },
+            { "s3cret\n\n", "has more than one line", NULL, NULL },
+            { "a\x01b", "has a control character", NULL, NULL },
+            { "a\x7f", "has a control character", NULL, NULL },
+        };
+
+        for (i = 0; i < sizeof(creds) / sizeof(creds[0]); i++) {
+            err = ngx_http_validibot_url_credentials(
+                      (const unsigned char *) creds[i][0],
+                      strlen(creds[i][0]), &user, &pass);
+
+            if (creds[i][1]) {
+                ok(err && strcmp(err, creds[i][1]) == 0,
+                   "credentials %zu: %s", i, creds[i][1]);
+                continue;
+            }
+
+            ok(err == NULL && part_is(&user, *creds[i][2] ? creds[i][2] : "")
+               && part_is(&pass, creds[i][3]),
+               "credentials %zu: user \"%s\" password \"%s\"", i,
+               creds[i][2], creds[i][3]);
+        }
+    }
+
     return tap_done();
 }
