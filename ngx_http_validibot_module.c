@@ -21,6 +21,7 @@
 #include "ngx_http_validibot_url.h"
 #include "ngx_http_validibot_redis.h"
 #include "ngx_http_validibot_redis_conf.h"
+#include "ngx_http_validibot_ssl.h"
 #include "ngx_http_validibot_fail.h"
 #include "ngx_http_validibot_metrics.h"
 
@@ -241,6 +242,41 @@ static ngx_command_t  ngx_http_validibot_commands[] = {
       ngx_http_validibot_redis_password_file,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_validibot_main_conf_t, redis),
+      NULL },
+
+    { ngx_string("validibot_redis_ssl_verify"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_validibot_main_conf_t, redis.ssl_verify),
+      NULL },
+
+    { ngx_string("validibot_redis_ssl_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_validibot_main_conf_t, redis.ssl_trusted_certificate),
+      NULL },
+
+    { ngx_string("validibot_redis_ssl_server_name"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_validibot_main_conf_t, redis.ssl_server_name),
+      NULL },
+
+    { ngx_string("validibot_redis_ssl_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_validibot_main_conf_t, redis.ssl_certificate),
+      NULL },
+
+    { ngx_string("validibot_redis_ssl_certificate_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_validibot_main_conf_t, redis.ssl_certificate_key),
       NULL },
 
     { ngx_string("validibot_redis_timeout"),
@@ -2037,6 +2073,7 @@ ngx_http_validibot_create_main_conf(ngx_conf_t *cf)
     vmcf->redis.timeout = NGX_CONF_UNSET_MSEC;
     vmcf->redis.connections = NGX_CONF_UNSET_UINT;
     vmcf->redis.hints = NGX_CONF_UNSET_UINT;
+    vmcf->redis.ssl_verify = NGX_CONF_UNSET;
     vmcf->usage_interval = NGX_CONF_UNSET_MSEC;
 
     vmcf->hmacs = ngx_array_create(cf->pool, 2,
@@ -2071,7 +2108,7 @@ ngx_http_validibot_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_str_set(&vmcf->redis.prefix, "validibot:");
     }
 
-    return NGX_CONF_OK;
+    return ngx_http_validibot_ssl_init_conf(cf, &vmcf->redis);
 }
 
 
@@ -2444,6 +2481,9 @@ ngx_http_validibot_parse_addr(ngx_conf_t *cf,
 
     vmcf->redis.addr = &u.addrs[0];
     vmcf->redis.db = url.db;
+    vmcf->redis.tls = url.tls;
+    vmcf->redis.host.len = url.host.len;
+    vmcf->redis.host.data = (u_char *) url.host.data;
 
     if (url.password.data && vmcf->redis.password_file.data) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -15,6 +15,7 @@
 #include "ngx_http_validibot_reply.h"
 #include "ngx_http_validibot_script.h"
 #include "ngx_http_validibot_metrics.h"
+#include "ngx_http_validibot_ssl.h"
 
 
 #define NGX_HTTP_VALIDIBOT_BACKOFF_MIN   100
@@ -28,6 +29,7 @@
 typedef enum {
     NGX_HTTP_VALIDIBOT_IDLE = 0,
     NGX_HTTP_VALIDIBOT_CONNECTING,
+    NGX_HTTP_VALIDIBOT_TLS,            /* the TLS handshake of rediss:// */
     NGX_HTTP_VALIDIBOT_READY,
     NGX_HTTP_VALIDIBOT_BACKOFF
 } ngx_http_validibot_conn_state_e;
@@ -116,6 +118,9 @@ typedef struct {
 
 static ngx_int_t ngx_http_validibot_redis_connect(
     ngx_http_validibot_conn_t *rc);
+static ngx_int_t ngx_http_validibot_redis_connected(
+    ngx_http_validibot_conn_t *rc);
+static void ngx_http_validibot_redis_ssl_handler(ngx_connection_t *c);
 static void ngx_http_validibot_redis_fail(ngx_http_validibot_conn_t *rc,
     const char *reason);
 static void ngx_http_validibot_redis_fail_level(ngx_http_validibot_conn_t *rc,
@@ -231,6 +236,14 @@ ngx_http_validibot_redis_init_process(ngx_cycle_t *cycle,
         rc->timer.log = cycle->log;
     }
 
+    if (conf->tls && !conf->ssl_verify) {
+        /* nginx -t said so too, but that is not in this log */
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "validibot: \"validibot_redis_ssl_verify\" is off: "
+                      "the certificate and the name of Redis at \"%V\" are "
+                      "not checked", &conf->host);
+    }
+
     ngx_http_validibot_redis = redis;
 
     return NGX_OK;
@@ -280,6 +293,7 @@ ngx_http_validibot_redis_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_validibot_hints_free(redis->hints);
+    ngx_http_validibot_ssl_exit_process();
 
     ngx_http_validibot_redis = NULL;
 }
@@ -861,8 +875,7 @@ ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
         return NGX_ERROR;
     }
 
-    rc->state = (rv == NGX_AGAIN) ? NGX_HTTP_VALIDIBOT_CONNECTING
-                                  : NGX_HTTP_VALIDIBOT_READY;
+    rc->state = NGX_HTTP_VALIDIBOT_CONNECTING;
     rc->out_pos = 0;
     rc->out_len = 0;
 
@@ -929,6 +942,11 @@ ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
 
     ngx_http_validibot_redis_arm(rc);
 
+    if (rv == NGX_OK) {
+        /* connected at once (a unix socket): TLS or the first write */
+        return ngx_http_validibot_redis_connected(rc);
+    }
+
     return NGX_OK;
 
 failed:
@@ -938,12 +956,93 @@ failed:
 }
 
 
+/*
+ * The socket is connected: plain Redis is ready for the queued commands;
+ * rediss:// first shakes hands, within the deadline of the head waiter
+ * (the timer is already armed for it).  NGX_ERROR: the connection failed.
+ */
+
+static ngx_int_t
+ngx_http_validibot_redis_connected(ngx_http_validibot_conn_t *rc)
+{
+    ngx_int_t          rv;
+    ngx_connection_t  *c;
+
+    c = rc->peer.connection;
+
+    if (!ngx_http_validibot_redis->conf->tls) {
+        rc->state = NGX_HTTP_VALIDIBOT_READY;
+        ngx_http_validibot_redis_flush(rc);
+        return NGX_OK;
+    }
+
+    rc->state = NGX_HTTP_VALIDIBOT_TLS;
+
+    /* the SSL connection's memory: a pool of the connection, as upstream */
+
+    c->pool = ngx_create_pool(512, c->log);
+    if (c->pool == NULL) {
+        ngx_http_validibot_redis_fail(rc, "out of memory");
+        return NGX_ERROR;
+    }
+
+    rv = ngx_http_validibot_ssl_handshake(c, ngx_http_validibot_redis->conf,
+                                          ngx_http_validibot_redis_ssl_handler);
+
+    if (rv == NGX_AGAIN) {
+        return NGX_OK;
+    }
+
+    if (rv == NGX_ERROR && (c->ssl == NULL || c->ssl->connection == NULL)) {
+        ngx_http_validibot_redis_fail(rc, "TLS set-up failed");
+        return NGX_ERROR;
+    }
+
+    ngx_http_validibot_redis_ssl_handler(c);
+
+    return (rc->state == NGX_HTTP_VALIDIBOT_READY) ? NGX_OK : NGX_ERROR;
+}
+
+
+static void
+ngx_http_validibot_redis_ssl_handler(ngx_connection_t *c)
+{
+    ngx_http_validibot_conn_t  *rc;
+
+    rc = c->data;
+
+    if (ngx_http_validibot_ssl_check(c, ngx_http_validibot_redis->conf)
+        != NGX_OK)
+    {
+        ngx_http_validibot_redis_fail(rc, "TLS handshake failed");
+        return;
+    }
+
+    /* the handshake borrowed the event handlers */
+
+    c->read->handler = ngx_http_validibot_redis_read_handler;
+    c->write->handler = ngx_http_validibot_redis_write_handler;
+
+    rc->state = NGX_HTTP_VALIDIBOT_READY;
+    ngx_http_validibot_redis_flush(rc);
+}
+
+
 static void
 ngx_http_validibot_redis_close(ngx_http_validibot_conn_t *rc)
 {
+    ngx_pool_t  *pool;
+
     if (rc->peer.connection) {
+        pool = rc->peer.connection->pool;
+
+        ngx_http_validibot_ssl_close(rc->peer.connection);
         ngx_close_connection(rc->peer.connection);
         rc->peer.connection = NULL;
+
+        if (pool) {
+            ngx_destroy_pool(pool);
+        }
     }
 
     if (rc->reader) {
@@ -1173,7 +1272,11 @@ ngx_http_validibot_redis_write_handler(ngx_event_t *wev)
             return;
         }
 
-        rc->state = NGX_HTTP_VALIDIBOT_READY;
+        if (ngx_http_validibot_redis_connected(rc) != NGX_OK
+            || rc->state != NGX_HTTP_VALIDIBOT_READY)
+        {
+            return;
+        }
     }
 
     /* lookups queued from now on read the org's status anew */
@@ -1232,8 +1335,11 @@ ngx_http_validibot_redis_read_handler(ngx_event_t *rev)
             return;
         }
 
-        rc->state = NGX_HTTP_VALIDIBOT_READY;
-        ngx_http_validibot_redis_flush(rc);
+        if (ngx_http_validibot_redis_connected(rc) != NGX_OK
+            || rc->state != NGX_HTTP_VALIDIBOT_READY)
+        {
+            return;
+        }
     }
 
     for ( ;; ) {

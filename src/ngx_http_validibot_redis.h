@@ -45,6 +45,20 @@ typedef struct {
     ngx_uint_t                   hints;        /* owner hints; 0: off */
     ngx_str_t                    prefix;
     ngx_str_t                    password_file; /* data NULL: none */
+
+    /* rediss:// */
+    ngx_uint_t                   tls;
+    ngx_str_t                    host;         /* the URL's */
+    ngx_flag_t                   ssl_verify;
+    ngx_str_t                    ssl_server_name;
+    ngx_str_t                    ssl_trusted_certificate;
+    ngx_str_t                    ssl_certificate;
+    ngx_str_t                    ssl_certificate_key;
+#if (NGX_SSL)
+    ngx_ssl_t                   *ssl;
+#endif
+    ngx_str_t                    ssl_name;     /* checked; NUL-terminated */
+    ngx_uint_t                   ssl_sni;      /* ssl_name is not an IP */
 } ngx_http_validibot_redis_conf_t;
 
 

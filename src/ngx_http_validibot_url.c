@@ -47,6 +47,12 @@ ngx_http_validibot_url_parse(const unsigned char *p, size_t len,
                                           url);
     }
 
+    if (ngx_http_validibot_url_prefix(p, end, "rediss://")) {
+        url->tls = 1;
+        return ngx_http_validibot_url_tcp(p + sizeof("rediss://") - 1, end,
+                                          url);
+    }
+
     if (ngx_http_validibot_url_prefix(p, end, "unix:")) {
         return ngx_http_validibot_url_unix(p + sizeof("unix:") - 1, end, url);
     }

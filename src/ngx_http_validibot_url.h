@@ -6,6 +6,7 @@
  * directive and validibot-token:
  *
  *     redis://[[user]:password@]host[:port][/db]
+ *     rediss://...                 the same, over TLS
  *     unix:/path/to/redis.sock[?db=N]
  *
  * Pure: splits and checks, resolves nothing.  Pieces point into the input.
@@ -27,6 +28,7 @@ typedef struct {
 
 typedef struct {
     unsigned                       unix_socket;   /* 1: path is set */
+    unsigned                       tls;           /* 1: rediss:// */
     ngx_http_validibot_url_part_t  host;          /* without [] for IPv6 */
     unsigned                       port;          /* default 6379 */
     ngx_http_validibot_url_part_t  path;          /* unix socket path */

@@ -178,7 +178,10 @@ vt_connect(vt_ctx_t *ctx)
         vt_where = memchr(host, ':', url.host.len)
                    ? vt_sprintf("[%s]:%u", host, url.port)
                    : vt_sprintf("%s:%u", host, url.port);
-        ctx->rc = redisConnectWithTimeout(host, (int) url.port, tv);
+        ctx->rc = url.tls
+                  ? redisConnectFd(vt_tls_connect(host, url.port, vt_where,
+                                                  VT_CONNECT_TIMEOUT))
+                  : redisConnectWithTimeout(host, (int) url.port, tv);
     }
 
     if (ctx->rc == NULL) {

@@ -66,7 +66,10 @@ static test_url_case_t  cases[] = {
 
     /* refused */
     { "", "empty URL", 0, NULL, 0, NULL, NULL, NULL, 0 },
-    { "rediss://h", "unsupported scheme", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redisss://h", "unsupported scheme", 0, NULL, 0, NULL, NULL, NULL,
+      0 },
+    { "rediss:/h", "unsupported scheme", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "rediss://", "missing host", 0, NULL, 0, NULL, NULL, NULL, 0 },
     { "http://h", "unsupported scheme", 0, NULL, 0, NULL, NULL, NULL, 0 },
     { "127.0.0.1:6379", "unsupported scheme", 0, NULL, 0, NULL, NULL, NULL,
       0 },
@@ -200,6 +203,27 @@ main(void)
         ok(part_is(&url.password, c->password), "%s: password", u);
         ok(url.db == c->db, "%s: db", u);
     }
+
+    /* rediss://: the same syntax, and the tls flag; only there */
+    err = ngx_http_validibot_url_parse((const unsigned char *)
+                                       "rediss://u:pw@redis.example.com:6380/2",
+                                       38, &url);
+    ok(err == NULL && url.tls == 1 && url.port == 6380 && url.db == 2
+       && part_is(&url.host, "redis.example.com") && part_is(&url.user, "u")
+       && part_is(&url.password, "pw"),
+       "rediss://u:pw@redis.example.com:6380/2: tls, every part");
+
+    err = ngx_http_validibot_url_parse((const unsigned char *) "REDISS://h",
+                                       10, &url);
+    ok(err == NULL && url.tls == 1 && url.port == 6379, "REDISS://h: tls");
+
+    err = ngx_http_validibot_url_parse((const unsigned char *) "redis://h",
+                                       9, &url);
+    ok(err == NULL && url.tls == 0, "redis://h: no tls");
+
+    err = ngx_http_validibot_url_parse((const unsigned char *) "unix:/r", 7,
+                                       &url);
+    ok(err == NULL && url.tls == 0, "unix:/r: no tls");
 
     /* the length is honoured: bytes past len are not read */
     err = ngx_http_validibot_url_parse((const unsigned char *)
