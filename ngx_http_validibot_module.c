@@ -70,6 +70,7 @@ enum {
 
 typedef struct {
     ngx_http_validibot_redis_conf_t   redis;
+    ngx_str_t                         url_shown; /* without a password */
     ngx_array_t                      *hmacs;   /* ngx_http_validibot_hmac_t */
     ngx_msec_t                        usage_interval;
     ngx_uint_t                        used;
@@ -189,6 +190,8 @@ static void ngx_http_validibot_exit_process(ngx_cycle_t *cycle);
 
 static char *ngx_http_validibot_redis_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_validibot_resolve_conf(ngx_conf_t *cf,
+    ngx_http_validibot_main_conf_t *vmcf);
 static char *ngx_http_validibot_owner_hints(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_validibot_redis_connections(ngx_conf_t *cf,
@@ -2093,10 +2096,14 @@ ngx_http_validibot_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_str_t  url = ngx_string("redis://127.0.0.1:6379/0");
 
-    if (vmcf->redis.addr == NULL) {
+    if (vmcf->redis.addr == NULL && vmcf->redis.url == NULL) {
         if (ngx_http_validibot_parse_addr(cf, vmcf, &url) != NGX_CONF_OK) {
             return NGX_CONF_ERROR;
         }
+    }
+
+    if (ngx_http_validibot_resolve_conf(cf, vmcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
     }
 
     ngx_conf_init_msec_value(vmcf->redis.timeout, 500);
@@ -2398,7 +2405,7 @@ ngx_http_validibot_redis_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_str_t  *value;
 
-    if (vmcf->redis.addr) {
+    if (vmcf->redis.addr || vmcf->redis.url) {
         return "is duplicate";
     }
 
@@ -2462,6 +2469,12 @@ ngx_http_validibot_parse_addr(ngx_conf_t *cf,
     u.url.len = p - u.url.data;
     u.default_port = (in_port_t) url.port;
 
+    /*
+     * A host name is resolved once every directive is read: through
+     * "resolver" on every connect when one is configured, else now.
+     */
+    u.no_resolve = 1;
+
     if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
         if (u.err) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -2472,14 +2485,24 @@ ngx_http_validibot_parse_addr(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    if (u.naddrs == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"validibot_redis\": host not found in \"%V\"",
-                           &shown);
-        return NGX_CONF_ERROR;
-    }
+    if (url.unix_socket) {
+        vmcf->redis.addr = &u.addrs[0];
 
-    vmcf->redis.addr = &u.addrs[0];
+    } else {
+        vmcf->redis.url = ngx_pcalloc(cf->pool, sizeof(ngx_url_t));
+        if (vmcf->redis.url == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *vmcf->redis.url = u;
+
+        /* for the messages of ngx_http_validibot_resolve_conf() */
+        vmcf->url_shown.len = shown.len;
+        vmcf->url_shown.data = ngx_pstrdup(cf->pool, &shown);
+        if (vmcf->url_shown.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
     vmcf->redis.db = url.db;
     vmcf->redis.tls = url.tls;
     vmcf->redis.host.len = url.host.len;
@@ -2498,6 +2521,90 @@ ngx_http_validibot_parse_addr(ngx_conf_t *cf,
         vmcf->redis.password.len = url.password.len;
         vmcf->redis.password.data = (u_char *) url.password.data;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The host of a redis:// or rediss:// URL: an address is taken as it is;
+ * a name is resolved on every connect through the "resolver" of the http
+ * block when there is one (without blocking, so a moved DNS name is
+ * followed at the next reconnect), else now, once, like proxy_pass.
+ */
+
+static char *
+ngx_http_validibot_resolve_conf(ngx_conf_t *cf,
+    ngx_http_validibot_main_conf_t *vmcf)
+{
+    ngx_url_t                 *u;
+    ngx_uint_t                 name;
+    ngx_http_core_loc_conf_t  *clcf;
+#if (NGX_HAVE_INET6)
+    struct in6_addr            a6;
+#endif
+
+    u = vmcf->redis.url;
+
+    if (u == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    /* an IPv6 address comes in brackets, with its address already */
+
+    name = (u->naddrs == 0 && u->host.len && u->host.data[0] != '['
+            && ngx_inet_addr(u->host.data, u->host.len) == INADDR_NONE);
+
+#if (NGX_HAVE_INET6)
+    if (name && ngx_inet6_addr(u->host.data, u->host.len, a6.s6_addr)
+                == NGX_OK)
+    {
+        name = 0;
+    }
+#endif
+
+    /* without "resolver" the http block has one with no servers */
+
+    if (name && clcf->resolver && clcf->resolver->connections.nelts) {
+        vmcf->redis.resolver = clcf->resolver;
+        vmcf->redis.resolver_timeout =
+                          (clcf->resolver_timeout == NGX_CONF_UNSET_MSEC)
+                          ? 30000 : clcf->resolver_timeout;
+
+        /* no address yet: the name, for the messages */
+
+        vmcf->redis.addr = ngx_pcalloc(cf->pool, sizeof(ngx_addr_t));
+        if (vmcf->redis.addr == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        vmcf->redis.addr->name = u->url;
+
+        return NGX_CONF_OK;
+    }
+
+    /* an IPv4 address has its address already */
+
+    if (u->naddrs == 0 && ngx_inet_resolve_host(cf->pool, u) != NGX_OK) {
+        if (u->err) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"validibot_redis\": %s in \"%V\"",
+                               u->err, &vmcf->url_shown);
+        }
+
+        return NGX_CONF_ERROR;
+    }
+
+    if (u->naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_redis\": host not found in \"%V\"",
+                           &vmcf->url_shown);
+        return NGX_CONF_ERROR;
+    }
+
+    vmcf->redis.addr = &u->addrs[0];
 
     return NGX_CONF_OK;
 }

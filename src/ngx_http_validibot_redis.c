@@ -28,6 +28,7 @@
 
 typedef enum {
     NGX_HTTP_VALIDIBOT_IDLE = 0,
+    NGX_HTTP_VALIDIBOT_RESOLVING,      /* the host name, through "resolver" */
     NGX_HTTP_VALIDIBOT_CONNECTING,
     NGX_HTTP_VALIDIBOT_TLS,            /* the TLS handshake of rediss:// */
     NGX_HTTP_VALIDIBOT_READY,
@@ -97,6 +98,12 @@ struct ngx_http_validibot_conn_s {
     /* head waiter's deadline, connect timeout or backoff */
     ngx_event_t                           timer;
     ngx_msec_t                            backoff;
+
+    /* the address of this connection when the name is resolved anew */
+    ngx_resolver_ctx_t                   *resolving;
+    ngx_sockaddr_t                        sockaddr;
+    ngx_str_t                             addr_text;
+    u_char                                addr_buf[NGX_SOCKADDR_STRLEN];
 };
 
 
@@ -118,6 +125,9 @@ typedef struct {
 
 static ngx_int_t ngx_http_validibot_redis_connect(
     ngx_http_validibot_conn_t *rc);
+static ngx_int_t ngx_http_validibot_redis_open(ngx_http_validibot_conn_t *rc,
+    struct sockaddr *sockaddr, socklen_t socklen, ngx_str_t *name);
+static void ngx_http_validibot_redis_resolved(ngx_resolver_ctx_t *ctx);
 static ngx_int_t ngx_http_validibot_redis_connected(
     ngx_http_validibot_conn_t *rc);
 static void ngx_http_validibot_redis_ssl_handler(ngx_connection_t *c);
@@ -813,61 +823,16 @@ ngx_http_validibot_redis_append_hinted(ngx_http_validibot_conn_t *rc,
 static ngx_int_t
 ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
 {
-    int                               tcp_nodelay;
     u_char                            db[NGX_INT_T_LEN];
-    ngx_int_t                         rv;
     ngx_str_t                         argv[3];
     ngx_uint_t                        argc;
-    ngx_connection_t                 *c;
+    ngx_resolver_ctx_t               *ctx;
     ngx_http_validibot_redis_t       *redis;
     ngx_http_validibot_waiter_t      *w;
     ngx_http_validibot_redis_conf_t  *conf;
 
     redis = ngx_http_validibot_redis;
     conf = redis->conf;
-
-    ngx_memzero(&rc->peer, sizeof(ngx_peer_connection_t));
-    rc->peer.sockaddr = conf->addr->sockaddr;
-    rc->peer.socklen = conf->addr->socklen;
-    rc->peer.name = &conf->addr->name;
-    rc->peer.get = ngx_event_get_peer;
-    rc->peer.log = redis->log;
-    rc->peer.log_error = NGX_ERROR_ERR;
-
-    rv = ngx_event_connect_peer(&rc->peer);
-
-    if (rv == NGX_ERROR || rv == NGX_BUSY || rv == NGX_DECLINED) {
-        ngx_http_validibot_redis_fail(rc, "connect failed");
-        return NGX_ERROR;
-    }
-
-    ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_RECONNECTS);
-
-    c = rc->peer.connection;
-    c->data = rc;
-    c->read->handler = ngx_http_validibot_redis_read_handler;
-    c->write->handler = ngx_http_validibot_redis_write_handler;
-
-    /*
-     * Writes are already batched per event loop iteration: Nagle would
-     * only hold a batch back while the previous one is unacknowledged.
-     */
-
-    if (rc->peer.sockaddr->sa_family != AF_UNIX) {
-        tcp_nodelay = 1;
-
-        if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY,
-                       (const void *) &tcp_nodelay, sizeof(int))
-            == -1)
-        {
-            ngx_log_error(NGX_LOG_WARN, redis->log, ngx_socket_errno,
-                          "validibot: setsockopt(TCP_NODELAY) failed");
-        }
-    }
-
-    c->log = redis->log;
-    c->read->log = c->log;
-    c->write->log = c->log;
 
     rc->reader = ngx_http_validibot_reader_create();
     if (rc->reader == NULL) {
@@ -937,10 +902,155 @@ ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
         goto failed;
     }
 
+    ngx_http_validibot_redis_arm(rc);
+
+    if (conf->resolver == NULL) {
+        return ngx_http_validibot_redis_open(rc, conf->addr->sockaddr,
+                                             conf->addr->socklen,
+                                             &conf->addr->name);
+    }
+
+    /*
+     * A host name with "resolver" configured: resolved again on every
+     * connect, without blocking, inside the head waiter's deadline (the
+     * timer is armed); nginx's resolver caches the answer for its TTL.
+     */
+
+    rc->state = NGX_HTTP_VALIDIBOT_RESOLVING;
+
+    ctx = ngx_resolve_start(conf->resolver, NULL);
+    if (ctx == NULL || ctx == NGX_NO_RESOLVER) {
+        ngx_http_validibot_redis_fail(rc, "cannot start resolving");
+        return NGX_ERROR;
+    }
+
+    ctx->name = conf->url->host;
+    ctx->handler = ngx_http_validibot_redis_resolved;
+    ctx->data = rc;
+    ctx->timeout = conf->resolver_timeout;
+
+    rc->resolving = ctx;
+
+    if (ngx_resolve_name(ctx) != NGX_OK) {
+        rc->resolving = NULL;
+        ngx_http_validibot_redis_fail(rc, "cannot start resolving");
+        return NGX_ERROR;
+    }
+
+    /* a cached answer was handled at once, and may have failed */
+
+    return (rc->state == NGX_HTTP_VALIDIBOT_BACKOFF) ? NGX_ERROR : NGX_OK;
+
+failed:
+
+    ngx_http_validibot_redis_fail(rc, "out of memory");
+    return NGX_ERROR;
+}
+
+
+static void
+ngx_http_validibot_redis_resolved(ngx_resolver_ctx_t *ctx)
+{
+    ngx_http_validibot_conn_t        *rc;
+    ngx_http_validibot_redis_conf_t  *conf;
+
+    rc = ctx->data;
+    conf = ngx_http_validibot_redis->conf;
+
+    rc->resolving = NULL;
+
+    if (ctx->state) {
+        ngx_log_error(NGX_LOG_ERR, ngx_http_validibot_redis->log, 0,
+                      "validibot: redis host \"%V\" could not be resolved "
+                      "(%i: %s)", &ctx->name, ctx->state,
+                      ngx_resolver_strerror(ctx->state));
+        ngx_resolve_name_done(ctx);
+        ngx_http_validibot_redis_fail(rc, "host not resolved");
+        return;
+    }
+
+    /* the first address, as at configuration time */
+
+    ngx_memcpy(&rc->sockaddr, ctx->addrs[0].sockaddr, ctx->addrs[0].socklen);
+    ngx_inet_set_port(&rc->sockaddr.sockaddr, conf->url->port);
+
+    rc->addr_text.data = rc->addr_buf;
+    rc->addr_text.len = ngx_sock_ntop(&rc->sockaddr.sockaddr,
+                                      ctx->addrs[0].socklen, rc->addr_buf,
+                                      NGX_SOCKADDR_STRLEN, 1);
+
+    ngx_log_error(NGX_LOG_INFO, ngx_http_validibot_redis->log, 0,
+                  "validibot: redis host \"%V\" resolved to %V",
+                  &ctx->name, &rc->addr_text);
+
+    (void) ngx_http_validibot_redis_open(rc, &rc->sockaddr.sockaddr,
+                                         ctx->addrs[0].socklen,
+                                         &rc->addr_text);
+
+    ngx_resolve_name_done(ctx);
+}
+
+
+/* opens the socket; the handshake commands are queued already */
+
+static ngx_int_t
+ngx_http_validibot_redis_open(ngx_http_validibot_conn_t *rc,
+    struct sockaddr *sockaddr, socklen_t socklen, ngx_str_t *name)
+{
+    int                          tcp_nodelay;
+    ngx_int_t                    rv;
+    ngx_connection_t            *c;
+    ngx_http_validibot_redis_t  *redis;
+
+    redis = ngx_http_validibot_redis;
+
+    ngx_memzero(&rc->peer, sizeof(ngx_peer_connection_t));
+    rc->peer.sockaddr = sockaddr;
+    rc->peer.socklen = socklen;
+    rc->peer.name = name;
+    rc->peer.get = ngx_event_get_peer;
+    rc->peer.log = redis->log;
+    rc->peer.log_error = NGX_ERROR_ERR;
+
+    rc->state = NGX_HTTP_VALIDIBOT_CONNECTING;
+
+    rv = ngx_event_connect_peer(&rc->peer);
+
+    if (rv == NGX_ERROR || rv == NGX_BUSY || rv == NGX_DECLINED) {
+        ngx_http_validibot_redis_fail(rc, "connect failed");
+        return NGX_ERROR;
+    }
+
+    ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_RECONNECTS);
+
+    c = rc->peer.connection;
+    c->data = rc;
+    c->read->handler = ngx_http_validibot_redis_read_handler;
+    c->write->handler = ngx_http_validibot_redis_write_handler;
+
+    /*
+     * Writes are already batched per event loop iteration: Nagle would
+     * only hold a batch back while the previous one is unacknowledged.
+     */
+
+    if (rc->peer.sockaddr->sa_family != AF_UNIX) {
+        tcp_nodelay = 1;
+
+        if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY,
+                       (const void *) &tcp_nodelay, sizeof(int))
+            == -1)
+        {
+            ngx_log_error(NGX_LOG_WARN, redis->log, ngx_socket_errno,
+                          "validibot: setsockopt(TCP_NODELAY) failed");
+        }
+    }
+
+    c->log = redis->log;
+    c->read->log = c->log;
+    c->write->log = c->log;
+
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, redis->log, 0,
                    "validibot: redis connecting to %V", rc->peer.name);
-
-    ngx_http_validibot_redis_arm(rc);
 
     if (rv == NGX_OK) {
         /* connected at once (a unix socket): TLS or the first write */
@@ -948,11 +1058,6 @@ ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
     }
 
     return NGX_OK;
-
-failed:
-
-    ngx_http_validibot_redis_fail(rc, "out of memory");
-    return NGX_ERROR;
 }
 
 
@@ -1032,6 +1137,11 @@ static void
 ngx_http_validibot_redis_close(ngx_http_validibot_conn_t *rc)
 {
     ngx_pool_t  *pool;
+
+    if (rc->resolving) {
+        ngx_resolve_name_done(rc->resolving);
+        rc->resolving = NULL;
+    }
 
     if (rc->peer.connection) {
         pool = rc->peer.connection->pool;

@@ -46,6 +46,11 @@ typedef struct {
     ngx_str_t                    prefix;
     ngx_str_t                    password_file; /* data NULL: none */
 
+    /* a host name: resolved at configuration time, or on every connect */
+    ngx_url_t                   *url;          /* NULL: a unix socket */
+    ngx_resolver_t              *resolver;     /* NULL: resolved already */
+    ngx_msec_t                   resolver_timeout;
+
     /* rediss:// */
     ngx_uint_t                   tls;
     ngx_str_t                    host;         /* the URL's */
