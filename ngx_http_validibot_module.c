@@ -192,6 +192,9 @@ static char *ngx_http_validibot_redis_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_validibot_resolve_conf(ngx_conf_t *cf,
     ngx_http_validibot_main_conf_t *vmcf);
+static char *ngx_http_validibot_parse_sentinels(ngx_conf_t *cf,
+    ngx_http_validibot_main_conf_t *vmcf, ngx_http_validibot_url_t *url,
+    ngx_str_t *shown);
 static char *ngx_http_validibot_owner_hints(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_validibot_redis_connections(ngx_conf_t *cf,
@@ -2443,6 +2446,16 @@ ngx_http_validibot_parse_addr(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
+    if (url.sentinel) {
+        if (ngx_http_validibot_parse_sentinels(cf, vmcf, &url, &shown)
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        goto credentials;
+    }
+
     ngx_memzero(&u, sizeof(ngx_url_t));
 
     /* the pieces again, for nginx's own parser and resolver */
@@ -2503,6 +2516,8 @@ ngx_http_validibot_parse_addr(ngx_conf_t *cf,
             return NGX_CONF_ERROR;
         }
     }
+credentials:
+
     vmcf->redis.db = url.db;
     vmcf->redis.tls = url.tls;
     vmcf->redis.host.len = url.host.len;
@@ -2521,6 +2536,93 @@ ngx_http_validibot_parse_addr(ngx_conf_t *cf,
         vmcf->redis.password.len = url.password.len;
         vmcf->redis.password.data = (u_char *) url.password.data;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * sentinel://: the sentinels' addresses, resolved now (they are the stable
+ * part of a Sentinel set-up); the master's comes from them at run time.
+ */
+
+static char *
+ngx_http_validibot_parse_sentinels(ngx_conf_t *cf,
+    ngx_http_validibot_main_conf_t *vmcf, ngx_http_validibot_url_t *url,
+    ngx_str_t *shown)
+{
+    u_char      *p;
+    ngx_uint_t   i;
+    ngx_url_t    u;
+    ngx_addr_t  *addr;
+
+    vmcf->redis.sentinels = ngx_array_create(cf->pool, url->nsentinels,
+                                             sizeof(ngx_addr_t));
+    if (vmcf->redis.sentinels == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < url->nsentinels; i++) {
+        ngx_memzero(&u, sizeof(ngx_url_t));
+
+        u.url.data = ngx_pnalloc(cf->pool, url->sentinel_host[i].len
+                                           + sizeof("[]:65535"));
+        if (u.url.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        p = ngx_strlchr((u_char *) url->sentinel_host[i].data,
+                        (u_char *) url->sentinel_host[i].data
+                        + url->sentinel_host[i].len, ':')
+            ? ngx_sprintf(u.url.data, "[%*s]:%ui",
+                          url->sentinel_host[i].len,
+                          url->sentinel_host[i].data,
+                          (ngx_uint_t) url->sentinel_port[i])
+            : ngx_sprintf(u.url.data, "%*s:%ui", url->sentinel_host[i].len,
+                          url->sentinel_host[i].data,
+                          (ngx_uint_t) url->sentinel_port[i]);
+
+        u.url.len = p - u.url.data;
+        u.default_port = (in_port_t) url->sentinel_port[i];
+
+        if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"validibot_redis\": %s (sentinel \"%V\") "
+                               "in \"%V\"", u.err ? u.err : "host not found",
+                               &u.url, shown);
+            return NGX_CONF_ERROR;
+        }
+
+        addr = ngx_array_push(vmcf->redis.sentinels);
+        if (addr == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *addr = u.addrs[0];
+        addr->name = u.url;
+    }
+
+    vmcf->redis.master_name.len = url->master.len;
+    vmcf->redis.master_name.data = (u_char *) url->master.data;
+
+    /* no address until the sentinels name one: the name, for messages */
+
+    vmcf->redis.addr = ngx_pcalloc(cf->pool, sizeof(ngx_addr_t));
+    if (vmcf->redis.addr == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    vmcf->redis.addr->name.data = ngx_pnalloc(cf->pool,
+                                              sizeof("sentinel/") - 1
+                                              + url->master.len);
+    if (vmcf->redis.addr->name.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    vmcf->redis.addr->name.len = ngx_sprintf(vmcf->redis.addr->name.data,
+                                             "sentinel/%*s", url->master.len,
+                                             url->master.data)
+                                 - vmcf->redis.addr->name.data;
 
     return NGX_CONF_OK;
 }

@@ -16,6 +16,7 @@
 #include "ngx_http_validibot_script.h"
 #include "ngx_http_validibot_metrics.h"
 #include "ngx_http_validibot_ssl.h"
+#include "ngx_http_validibot_sentinel.h"
 
 
 #define NGX_HTTP_VALIDIBOT_BACKOFF_MIN   100
@@ -28,7 +29,7 @@
 
 typedef enum {
     NGX_HTTP_VALIDIBOT_IDLE = 0,
-    NGX_HTTP_VALIDIBOT_RESOLVING,      /* the host name, through "resolver" */
+    NGX_HTTP_VALIDIBOT_RESOLVING,      /* the address: resolver, sentinels */
     NGX_HTTP_VALIDIBOT_CONNECTING,
     NGX_HTTP_VALIDIBOT_TLS,            /* the TLS handshake of rediss:// */
     NGX_HTTP_VALIDIBOT_READY,
@@ -41,7 +42,8 @@ typedef enum {
     NGX_HTTP_VALIDIBOT_W_HANDSHAKE,
     NGX_HTTP_VALIDIBOT_W_SCRIPT,
     NGX_HTTP_VALIDIBOT_W_FIRE,
-    NGX_HTTP_VALIDIBOT_W_ORG
+    NGX_HTTP_VALIDIBOT_W_ORG,
+    NGX_HTTP_VALIDIBOT_W_ROLE          /* sentinel://: is it the master? */
 } ngx_http_validibot_waiter_type_e;
 
 
@@ -128,6 +130,7 @@ static ngx_int_t ngx_http_validibot_redis_connect(
 static ngx_int_t ngx_http_validibot_redis_open(ngx_http_validibot_conn_t *rc,
     struct sockaddr *sockaddr, socklen_t socklen, ngx_str_t *name);
 static void ngx_http_validibot_redis_resolved(ngx_resolver_ctx_t *ctx);
+static void ngx_http_validibot_redis_master(ngx_addr_t *master);
 static ngx_int_t ngx_http_validibot_redis_connected(
     ngx_http_validibot_conn_t *rc);
 static void ngx_http_validibot_redis_ssl_handler(ngx_connection_t *c);
@@ -246,6 +249,15 @@ ngx_http_validibot_redis_init_process(ngx_cycle_t *cycle,
         rc->timer.log = cycle->log;
     }
 
+    if (conf->sentinels
+        && ngx_http_validibot_sentinel_init(cycle, conf->sentinels,
+                                            &conf->master_name, conf->timeout,
+                                            ngx_http_validibot_redis_master)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     if (conf->tls && !conf->ssl_verify) {
         /* nginx -t said so too, but that is not in this log */
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
@@ -304,6 +316,7 @@ ngx_http_validibot_redis_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_validibot_hints_free(redis->hints);
     ngx_http_validibot_ssl_exit_process();
+    ngx_http_validibot_sentinel_exit();
 
     ngx_http_validibot_redis = NULL;
 }
@@ -884,6 +897,18 @@ ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
         }
     }
 
+    if (conf->sentinels) {
+        /* a sentinel's answer may be stale: only a master will do */
+        ngx_str_set(&argv[0], "ROLE");
+
+        w = ngx_http_validibot_redis_waiter(rc, NGX_HTTP_VALIDIBOT_W_ROLE);
+        if (w == NULL
+            || ngx_http_validibot_redis_append(rc, 1, argv) != NGX_OK)
+        {
+            goto failed;
+        }
+    }
+
     ngx_str_set(&argv[0], "CLIENT");
     ngx_str_set(&argv[1], "SETNAME");
     ngx_str_set(&argv[2], "validibot-nginx");
@@ -903,6 +928,13 @@ ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
     }
 
     ngx_http_validibot_redis_arm(rc);
+
+    if (conf->sentinels) {
+        /* asked on every connect: a failover is what closes connections */
+        rc->state = NGX_HTTP_VALIDIBOT_RESOLVING;
+        ngx_http_validibot_sentinel_ask();
+        return NGX_OK;
+    }
 
     if (conf->resolver == NULL) {
         return ngx_http_validibot_redis_open(rc, conf->addr->sockaddr,
@@ -945,6 +977,52 @@ failed:
 
     ngx_http_validibot_redis_fail(rc, "out of memory");
     return NGX_ERROR;
+}
+
+
+/* the sentinels answered: every connection waiting for it connects */
+
+static void
+ngx_http_validibot_redis_master(ngx_addr_t *master)
+{
+    ngx_uint_t                   i;
+    ngx_http_validibot_conn_t   *rc;
+    ngx_http_validibot_redis_t  *redis;
+
+    redis = ngx_http_validibot_redis;
+
+    if (redis == NULL) {
+        return;
+    }
+
+    if (master) {
+        ngx_log_error(NGX_LOG_INFO, redis->log, 0,
+                      "validibot: redis %V: the sentinels name %V",
+                      &redis->conf->addr->name, &master->name);
+    }
+
+    for (i = 0; i < redis->conf->connections; i++) {
+        rc = &redis->conns[i];
+
+        if (rc->state != NGX_HTTP_VALIDIBOT_RESOLVING) {
+            continue;
+        }
+
+        if (master == NULL) {
+            ngx_http_validibot_redis_fail(rc, "no master");
+            continue;
+        }
+
+        ngx_memcpy(&rc->sockaddr, master->sockaddr, master->socklen);
+        rc->addr_text.data = rc->addr_buf;
+        rc->addr_text.len = ngx_cpymem(rc->addr_buf, master->name.data,
+                                       master->name.len)
+                            - rc->addr_buf;
+
+        (void) ngx_http_validibot_redis_open(rc, &rc->sockaddr.sockaddr,
+                                             master->socklen,
+                                             &rc->addr_text);
+    }
 }
 
 
@@ -1605,12 +1683,38 @@ ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
         ngx_http_validibot_redis_org_status(rc, reply);
         break;
 
+    case NGX_HTTP_VALIDIBOT_W_ROLE:
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0
+            || reply->element[0]->type != REDIS_REPLY_STRING
+            || reply->element[0]->len != sizeof("master") - 1
+            || ngx_strncmp(reply->element[0]->str, "master",
+                           sizeof("master") - 1) != 0)
+        {
+            ngx_log_error(NGX_LOG_ERR, redis->log, 0,
+                          "validibot: redis %V: %V is not the master",
+                          &redis->conf->addr->name, rc->peer.name);
+            ngx_http_validibot_redis_fail(rc, "not the master");
+            return NGX_ERROR;
+        }
+        break;
+
     default: /* NGX_HTTP_VALIDIBOT_W_FIRE */
         if (reply->type == REDIS_REPLY_ERROR) {
             ngx_log_error(NGX_LOG_WARN, redis->log, 0,
                           "validibot: redis %V: %*s",
                           &redis->conf->addr->name,
                           ngx_min(reply->len, 256), reply->str);
+
+            /* a master turned replica under us: ask the sentinels again */
+
+            if (redis->conf->sentinels
+                && reply->len >= sizeof("READONLY") - 1
+                && ngx_strncmp(reply->str, "READONLY",
+                               sizeof("READONLY") - 1) == 0)
+            {
+                ngx_http_validibot_redis_fail(rc, "READONLY");
+                return NGX_ERROR;
+            }
         }
         break;
     }

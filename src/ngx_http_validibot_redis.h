@@ -51,6 +51,10 @@ typedef struct {
     ngx_resolver_t              *resolver;     /* NULL: resolved already */
     ngx_msec_t                   resolver_timeout;
 
+    /* sentinel://: where to ask for the master */
+    ngx_array_t                 *sentinels;    /* ngx_addr_t; NULL: none */
+    ngx_str_t                    master_name;
+
     /* rediss:// */
     ngx_uint_t                   tls;
     ngx_str_t                    host;         /* the URL's */

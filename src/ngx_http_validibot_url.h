@@ -7,6 +7,7 @@
  *
  *     redis://[[user]:password@]host[:port][/db]
  *     rediss://...                 the same, over TLS
+ *     sentinel://[[user]:password@]host[:port],host[:port].../NAME[/db]
  *     unix:/path/to/redis.sock[?db=N]
  *
  * Pure: splits and checks, resolves nothing.  Pieces point into the input.
@@ -26,6 +27,9 @@ typedef struct {
 } ngx_http_validibot_url_part_t;
 
 
+#define NGX_HTTP_VALIDIBOT_URL_MAX_SENTINELS  8
+
+
 typedef struct {
     unsigned                       unix_socket;   /* 1: path is set */
     unsigned                       tls;           /* 1: rediss:// */
@@ -35,6 +39,15 @@ typedef struct {
     ngx_http_validibot_url_part_t  user;          /* len 0: none */
     ngx_http_validibot_url_part_t  password;      /* data NULL: no AUTH */
     unsigned                       db;            /* default 0, <= 15999 */
+
+    /* sentinel://: where to ask for the master named "master" */
+    unsigned                       sentinel;
+    unsigned                       nsentinels;
+    ngx_http_validibot_url_part_t  sentinel_host[
+                                       NGX_HTTP_VALIDIBOT_URL_MAX_SENTINELS];
+    unsigned                       sentinel_port[
+                                       NGX_HTTP_VALIDIBOT_URL_MAX_SENTINELS];
+    ngx_http_validibot_url_part_t  master;
 } ngx_http_validibot_url_t;
 
 

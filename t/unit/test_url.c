@@ -225,6 +225,81 @@ main(void)
                                        &url);
     ok(err == NULL && url.tls == 0, "unix:/r: no tls");
 
+    /* sentinel:// */
+    {
+        size_t       i;
+        static const struct {
+            const char  *url;
+            const char  *error;
+            unsigned     n;
+            const char  *host0, *host_last;
+            unsigned     port0, port_last;
+            const char  *master, *user, *password;
+            unsigned     db;
+        } st[] = {
+            { "sentinel://127.0.0.1:26379,127.0.0.1:26380,h3/mymaster",
+              NULL, 3, "127.0.0.1", "h3", 26379, 26379, "mymaster", "",
+              NULL, 0 },
+            { "sentinel://u:p@w:rd@s1:1,[::1]:2/m.a-s_t/3", NULL, 2, "s1",
+              "::1", 1, 2, "m.a-s_t", "u", "p@w:rd", 3 },
+            { "SENTINEL://s/m/", NULL, 1, "s", "s", 26379, 26379, "m", "",
+              NULL, 0 },
+            { "sentinel://s", "missing master name", 0, 0, 0, 0, 0, 0, 0,
+              0, 0 },
+            { "sentinel://s/", "missing master name", 0, 0, 0, 0, 0, 0, 0,
+              0, 0 },
+            { "sentinel://s//1", "invalid master name", 0, 0, 0, 0, 0, 0, 0,
+              0, 0 },
+            { "sentinel://s/m m", "invalid master name", 0, 0, 0, 0, 0, 0,
+              0, 0, 0 },
+            { "sentinel://s/m/x", "invalid db", 0, 0, 0, 0, 0, 0, 0, 0, 0 },
+            { "sentinel://s,,t/m", "missing host", 0, 0, 0, 0, 0, 0, 0, 0,
+              0 },
+            { "sentinel://s,/m", "missing host", 0, 0, 0, 0, 0, 0, 0, 0, 0 },
+            { "sentinel:///m", "missing host", 0, 0, 0, 0, 0, 0, 0, 0, 0 },
+            { "sentinel://s:0/m", "invalid port", 0, 0, 0, 0, 0, 0, 0, 0,
+              0 },
+            { "sentinel://a,b,c,d,e,f,g,h,i/m", "too many sentinels", 0, 0,
+              0, 0, 0, 0, 0, 0, 0 },
+            { "sentinel://a,b,c,d,e,f,g,h/m", NULL, 8, "a", "h", 26379,
+              26379, "m", "", NULL, 0 },
+            { "sentinel://u@s/m", "missing password", 0, 0, 0, 0, 0, 0, 0,
+              0, 0 },
+            { "sentinel://s/"
+              "m123456789012345678901234567890123456789012345678901234567890"
+              "1234", "invalid master name", 0, 0, 0, 0, 0, 0, 0, 0, 0 },
+        };
+
+        for (i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
+            err = ngx_http_validibot_url_parse(
+                      (const unsigned char *) st[i].url, strlen(st[i].url),
+                      &url);
+
+            if (st[i].error) {
+                ok(err && strcmp(err, st[i].error) == 0, "%s: %s",
+                   st[i].url, st[i].error);
+                if (err == NULL || strcmp(err, st[i].error) != 0) {
+                    printf("# got \"%s\"\n", err ? err : "(accepted)");
+                }
+                continue;
+            }
+
+            ok(err == NULL && url.sentinel && url.nsentinels == st[i].n
+               && part_is(&url.sentinel_host[0], st[i].host0)
+               && part_is(&url.sentinel_host[st[i].n - 1], st[i].host_last)
+               && url.sentinel_port[0] == st[i].port0
+               && url.sentinel_port[st[i].n - 1] == st[i].port_last
+               && part_is(&url.master, st[i].master)
+               && part_is(&url.user, st[i].user)
+               && part_is(&url.password, st[i].password)
+               && url.db == st[i].db && url.tls == 0,
+               "%s: every part", st[i].url);
+            if (err) {
+                printf("# got \"%s\"\n", err);
+            }
+        }
+    }
+
     /* the length is honoured: bytes past len are not read */
     err = ngx_http_validibot_url_parse((const unsigned char *)
                                        "redis://h:6379/1garbage", 16, &url);
