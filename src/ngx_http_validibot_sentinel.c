@@ -74,6 +74,9 @@ ngx_http_validibot_sentinel_init(ngx_cycle_t *cycle, ngx_array_t *sentinels,
     s->timer.data = s;
     s->timer.log = cycle->log;
 
+    /* a graceful shutdown does not wait for a question to a sentinel */
+    s->timer.cancelable = 1;
+
     /* the question never changes: encoded once */
 
     s->out = ngx_pnalloc(cycle->pool, 64 + name->len);
