@@ -31,9 +31,14 @@ our $ok = seed();
 sub get {
     my ($path, $key) = @_;
     my $port = $Test::Nginx::Util::ServerPort || $ENV{TEST_NGINX_PORT};
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-                                  Timeout => 5)
-        or die "connect to nginx on port $port: $!";
+    # nginx may still be starting (slowly under a sanitizer or valgrind)
+    my $s;
+    for (1 .. 300) {
+        $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                   Timeout => 5) and last;
+        Time::HiRes::sleep(0.1);
+    }
+    $s or die "connect to nginx on port $port: $!";
     print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n"
              . "Authorization: Bearer $key\r\n\r\n";
     my $status = <$s>;
