@@ -58,7 +58,8 @@ sub wait_for {
     die "gave up waiting for $what";
 }
 
-start('master', '--port', $M);
+# the replica's first sync at once (Redis 7 waits 5 s for more replicas)
+start('master', '--port', $M, '--repl-diskless-sync-delay', '0');
 start('replica', '--port', $R, '--replicaof', '127.0.0.1', $M);
 
 for my $i (0 .. 2) {
@@ -75,8 +76,11 @@ for my $i (0 .. 2) {
     push @Pids, "$Dir/sentinel$i.pid";
 }
 
-# every sentinel knows the replica and the others: a failover can happen
-wait_for(30, 'the set-up', sub {
+# the replica is in sync, every sentinel knows it and the others: a
+# failover can happen without losing data
+wait_for(60, 'the set-up', sub {
+    return 0 unless (ask($R, 'INFO', 'replication') // '')
+                    =~ /master_link_status:up/;
     for my $s (@S) {
         my $m = ask($s, 'SENTINEL', 'MASTER', 'mymaster') or return 0;
         my %m = @$m;
@@ -127,6 +131,11 @@ sub seed {
 }
 
 our $ok = seed();
+
+# what the master has, the replica has, before any failover
+wait_for(30, 'the replica to have the key', sub {
+    ask($R, 'EXISTS', 'validibot:key:' . key_public_id($ok));
+});
 
 # a request of its own, before the block's; returns the status code
 sub get {
