@@ -22,6 +22,7 @@
 #include "ngx_http_validibot_redis.h"
 #include "ngx_http_validibot_fail.h"
 #include "ngx_http_validibot_metrics.h"
+#include "ngx_http_validibot_value.h"
 
 
 #define NGX_HTTP_VALIDIBOT_MAX_REQUIRE   32
@@ -72,6 +73,7 @@ typedef struct {
     ngx_msec_t                        usage_interval;
     ngx_uint_t                        used;
     ngx_uint_t                        metrics;
+    ngx_uint_t                        debug_warned;
 } ngx_http_validibot_main_conf_t;
 
 
@@ -107,7 +109,6 @@ typedef struct {
     ngx_str_t                         org;
     ngx_str_t                         user;
     ngx_str_t                         roles;
-    ngx_str_t                         authorization;  /* unredacted value */
     ngx_str_t                         email;          /* for whoami */
     ngx_str_t                         name;
     ngx_str_t                         label;
@@ -117,16 +118,14 @@ typedef struct {
     ngx_int_t                         rc;
     ngx_uint_t                        body;
     unsigned                          state:2;
-    unsigned                          dup_auth:1;
+    unsigned                          org_named:1;
     unsigned                          replace_body:1;
     unsigned                          body_sent:1;
-    unsigned                          redacted:1;
 } ngx_http_validibot_ctx_t;
 
 
 static ngx_int_t ngx_http_validibot_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_validibot_rewrite_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_validibot_post_read_handler(ngx_http_request_t *r);
 static void ngx_http_validibot_lookup_done(void *data, redisReply *reply);
 static void ngx_http_validibot_cleanup(void *data);
 static ngx_int_t ngx_http_validibot_decide(ngx_http_request_t *r,
@@ -151,6 +150,8 @@ static ngx_int_t ngx_http_validibot_expiry_warning(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_loc_conf_t *lcf);
 static ngx_int_t ngx_http_validibot_copy_field(ngx_pool_t *pool,
     ngx_str_t *dst, ngx_http_validibot_span_t *src);
+static ngx_int_t ngx_http_validibot_copy_text(ngx_pool_t *pool,
+    ngx_str_t *dst, ngx_http_validibot_span_t *src);
 static u_char *ngx_http_validibot_iso8601(u_char *p, time_t t);
 static ngx_int_t ngx_http_validibot_whoami_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_validibot_status_handler(ngx_http_request_t *r);
@@ -163,10 +164,6 @@ static ngx_int_t ngx_http_validibot_body_filter(ngx_http_request_t *r,
 
 static ngx_int_t ngx_http_validibot_process_authorization(
     ngx_http_request_t *r, ngx_table_elt_t *h, ngx_uint_t offset);
-#if (NGX_DEBUG)
-static ngx_int_t ngx_http_validibot_redact(ngx_http_request_t *r,
-    ngx_table_elt_t *h, ngx_uint_t keep);
-#endif
 static ngx_int_t ngx_http_validibot_hook_headers(ngx_conf_t *cf);
 static void ngx_http_validibot_unhook_headers(void *data);
 
@@ -181,6 +178,7 @@ static char *ngx_http_validibot_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_validibot_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_validibot_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static ngx_uint_t ngx_http_validibot_debug_logged(ngx_conf_t *cf);
 static ngx_int_t ngx_http_validibot_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_validibot_init_process(ngx_cycle_t *cycle);
 static void ngx_http_validibot_exit_process(ngx_cycle_t *cycle);
@@ -505,6 +503,7 @@ static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 static ngx_http_header_handler_pt  ngx_http_validibot_authorization_handler;
 static ngx_uint_t                  ngx_http_validibot_hooks;
+static ngx_uint_t                  ngx_http_validibot_truncated_logged;
 
 
 
@@ -513,6 +512,7 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
 {
     time_t                           left;
     ngx_str_t                        value, lookup_org, addr;
+    ngx_table_elt_t                 *auth;
     ngx_http_cleanup_t              *cln;
     ngx_http_validibot_ctx_t        *ctx;
     ngx_http_validibot_loc_conf_t   *lcf;
@@ -560,12 +560,14 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
         }
     }
 
-    if (r->headers_in.authorization == NULL) {
+    auth = r->headers_in.authorization;
+
+    if (auth == NULL) {
         return ngx_http_validibot_decide(r, ctx, NGX_HTTP_VALIDIBOT_MISSING,
                                          "no credentials");
     }
 
-    value = r->headers_in.authorization->value;
+    value = auth->value;
 
     cred = ngx_http_validibot_parse_authorization(value.data, value.len,
                                                   &ctx->key);
@@ -586,19 +588,23 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
     ngx_str_null(&lookup_org);
 
     if (lcf->org) {
-        if (ngx_http_complex_value(r, lcf->org, &ctx->org) != NGX_OK) {
+        if (ngx_http_complex_value(r, lcf->org, &lookup_org) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
         /*
          * An org slug that cannot exist is looked up as no org at all; the
-         * org check then refuses it, after the key is verified.
+         * org check then refuses it, after the key is verified.  Only a
+         * valid slug becomes $validibot_org.
          */
 
-        if (ctx->org.len
-            && ngx_http_validibot_org_valid(&ctx->org) == NGX_OK)
-        {
-            lookup_org = ctx->org;
+        ctx->org_named = (lookup_org.len != 0);
+
+        if (ngx_http_validibot_org_valid(&lookup_org) == NGX_OK) {
+            ctx->org = lookup_org;
+
+        } else {
+            ngx_str_null(&lookup_org);
         }
     }
 
@@ -693,6 +699,35 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
         goto done;
     }
 
+    /* what becomes a header or a variable must follow the schema */
+
+    if (rec.found
+        && (!ngx_http_validibot_user_valid(
+                                   rec.field[NGX_HTTP_VALIDIBOT_F_USER].data,
+                                   rec.field[NGX_HTTP_VALIDIBOT_F_USER].len)
+            || !ngx_http_validibot_roles_valid(
+                           rec.field[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].data,
+                           rec.field[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].len)))
+    {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "validibot: key \"%V\": the stored user id or roles "
+                      "break the schema", &ctx->key_id);
+
+        (void) ngx_http_validibot_decide(r, ctx,
+                                           NGX_HTTP_VALIDIBOT_STORE_ERROR,
+                                           "bad value in store");
+        goto done;
+    }
+
+    if (rec.truncated && !ngx_http_validibot_truncated_logged) {
+        ngx_http_validibot_truncated_logged = 1;
+
+        ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                      "validibot: key \"%V\": label, email or name over "
+                      "%uz bytes, cut short (logged once per worker)",
+                      &ctx->key_id, (size_t) NGX_HTTP_VALIDIBOT_FIELD_MAX_LEN);
+    }
+
     ngx_memzero(&chk, sizeof(ngx_http_validibot_check_t));
 
     chk.key = &ctx->key;
@@ -701,7 +736,7 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
     chk.now = ngx_time();
     chk.leeway = lcf->expiry_leeway;
     chk.max_age = lcf->max_key_age;
-    chk.org = (ctx->org.len != 0);
+    chk.org = ctx->org_named;
     chk.need = need;
 
     if (lcf->require) {
@@ -724,13 +759,13 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
                                           &f[NGX_HTTP_VALIDIBOT_F_USER])
             != NGX_OK
             || (lcf->whoami
-                && (ngx_http_validibot_copy_field(r->pool, &ctx->email,
+                && (ngx_http_validibot_copy_text(r->pool, &ctx->email,
                                               &f[NGX_HTTP_VALIDIBOT_F_EMAIL])
                     != NGX_OK
-                    || ngx_http_validibot_copy_field(r->pool, &ctx->name,
+                    || ngx_http_validibot_copy_text(r->pool, &ctx->name,
                                                &f[NGX_HTTP_VALIDIBOT_F_NAME])
                        != NGX_OK
-                    || ngx_http_validibot_copy_field(r->pool, &ctx->label,
+                    || ngx_http_validibot_copy_text(r->pool, &ctx->label,
                                               &f[NGX_HTTP_VALIDIBOT_F_LABEL])
                        != NGX_OK)))
         {
@@ -855,12 +890,6 @@ ngx_http_validibot_decide(ngx_http_request_t *r,
         ctx->body = NGX_HTTP_VALIDIBOT_B_INVALID;
         challenge = &lcf->challenge[NGX_HTTP_VALIDIBOT_C_INVALID];
         break;
-    }
-
-    if (ctx->dup_auth) {
-        ctx->rc = NGX_HTTP_BAD_REQUEST;
-        ctx->body = NGX_HTTP_VALIDIBOT_B_REQUEST;
-        challenge = &lcf->challenge[NGX_HTTP_VALIDIBOT_C_REQUEST];
     }
 
     if (lcf->fail_zone
@@ -1141,6 +1170,52 @@ ngx_http_validibot_copy_field(ngx_pool_t *pool, ngx_str_t *dst,
 }
 
 
+/* free text for JSON: each byte of an invalid UTF-8 sequence becomes U+FFFD */
+
+static ngx_int_t
+ngx_http_validibot_copy_text(ngx_pool_t *pool, ngx_str_t *dst,
+    ngx_http_validibot_span_t *src)
+{
+    int                   valid;
+    size_t                n, left;
+    u_char               *p;
+    const unsigned char  *q;
+
+    if (src->data == NULL || src->len == 0) {
+        ngx_str_null(dst);
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(pool, 3 * src->len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    dst->data = p;
+
+    q = src->data;
+    left = src->len;
+
+    while (left) {
+        n = ngx_http_validibot_utf8_prefix(q, left, left, &valid);
+
+        p = ngx_cpymem(p, q, n);
+        q += n;
+        left -= n;
+
+        if (!valid) {
+            p = ngx_cpymem(p, "\xef\xbf\xbd", 3);
+            q++;
+            left--;
+        }
+    }
+
+    dst->len = p - dst->data;
+
+    return NGX_OK;
+}
+
+
 static u_char *
 ngx_http_validibot_iso8601(u_char *p, time_t t)
 {
@@ -1405,18 +1480,27 @@ ngx_http_validibot_set_identity(ngx_http_request_t *r,
 static ngx_uint_t
 ngx_http_validibot_spoofed(ngx_table_elt_t *h)
 {
-    return h->key.len > sizeof("x-validibot-") - 1
+    return h->lowcase_key != NULL
+           && ngx_http_validibot_identity_header(h->lowcase_key, h->key.len);
+}
+
+
+static ngx_uint_t
+ngx_http_validibot_is_authorization(ngx_table_elt_t *h)
+{
+    return h->key.len == sizeof("authorization") - 1
            && h->lowcase_key != NULL
-           && ngx_strncmp(h->lowcase_key, "x-validibot-",
-                          sizeof("x-validibot-") - 1) == 0;
+           && ngx_strncmp(h->lowcase_key, "authorization",
+                          sizeof("authorization") - 1) == 0;
 }
 
 
 /*
- * Drops, with "spoofed", every X-Validibot-* header the client sent and,
- * with "hide", Authorization.  A list cannot lose elements in place, so
- * the kept ones are copied to a new list; the request's pointers to known
- * headers still point at the old, unchanged elements.
+ * Drops, with "spoofed", every header the client sent that an upstream
+ * could take for an identity header and, with "hide", every
+ * Authorization.  A list cannot lose elements in place, so the kept ones
+ * are copied to a new list; the request's pointers to known headers still
+ * point at the old, unchanged elements.
  */
 
 static ngx_int_t
@@ -1425,10 +1509,9 @@ ngx_http_validibot_filter_headers(ngx_http_request_t *r, ngx_uint_t hide,
 {
     ngx_uint_t        i, n, drop;
     ngx_list_t        list;
-    ngx_table_elt_t  *h, *auth, *nh;
+    ngx_table_elt_t  *h, *nh;
     ngx_list_part_t  *part;
 
-    auth = hide ? r->headers_in.authorization : NULL;
     n = 0;
     drop = 0;
 
@@ -1449,7 +1532,8 @@ ngx_http_validibot_filter_headers(ngx_http_request_t *r, ngx_uint_t hide,
 
         n++;
 
-        if (&h[i] == auth || (spoofed && ngx_http_validibot_spoofed(&h[i])))
+        if ((hide && ngx_http_validibot_is_authorization(&h[i]))
+            || (spoofed && ngx_http_validibot_spoofed(&h[i])))
         {
             drop++;
         }
@@ -1480,7 +1564,7 @@ ngx_http_validibot_filter_headers(ngx_http_request_t *r, ngx_uint_t hide,
             i = 0;
         }
 
-        if (&h[i] == auth) {
+        if (hide && ngx_http_validibot_is_authorization(&h[i])) {
             continue;
         }
 
@@ -1498,7 +1582,7 @@ ngx_http_validibot_filter_headers(ngx_http_request_t *r, ngx_uint_t hide,
 
         *nh = h[i];
 
-        /* the module finds Authorization through this pointer later */
+        /* the pointer follows the element it kept */
         if (&h[i] == r->headers_in.authorization) {
             r->headers_in.authorization = nh;
         }
@@ -1510,12 +1594,6 @@ ngx_http_validibot_filter_headers(ngx_http_request_t *r, ngx_uint_t hide,
     if (list.last == &list.part) {
         r->headers_in.headers.last = &r->headers_in.headers.part;
     }
-
-    /*
-     * r->headers_in.authorization still points at the dropped element:
-     * upstream modules send only the list, and a check after an internal
-     * redirect can still read the key.
-     */
 
     return NGX_OK;
 }
@@ -1596,19 +1674,16 @@ ngx_http_validibot_org_valid(ngx_str_t *org)
 
 /*
  * First in the location's rewrite phase, before "return" and "rewrite":
- * answer a duplicate Authorization (which nginx would have refused while
- * reading the headers, see below), and drop identity headers a client made
- * up and, where the module checks keys, Authorization, whatever the
- * outcome: "satisfy any", validibot_preflight pass or an error_page to
- * another location must not pass the key on either.  The check reads it
- * through r->headers_in.authorization, which outlives the list entry.
+ * drop identity headers a client made up and, where the module checks
+ * keys, Authorization, whatever the outcome: "satisfy any", validibot_preflight
+ * pass or an error_page to another location must not pass the key on
+ * either.  The check reads it from where it was taken.
  */
 
 static ngx_int_t
 ngx_http_validibot_rewrite_handler(ngx_http_request_t *r)
 {
     ngx_uint_t                      hide;
-    ngx_http_validibot_ctx_t       *ctx;
     ngx_http_validibot_loc_conf_t  *lcf;
 
     if (r != r->main) {
@@ -1616,21 +1691,6 @@ ngx_http_validibot_rewrite_handler(ngx_http_request_t *r)
     }
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
-    ctx = ngx_http_get_module_ctx(r, ngx_http_validibot_module);
-
-    if (ctx && ctx->dup_auth) {
-        if (lcf->realm.len == 0) {
-            return NGX_HTTP_BAD_REQUEST;
-        }
-
-        if (ctx->state != NGX_HTTP_VALIDIBOT_DONE) {
-            (void) ngx_http_validibot_decide(r, ctx,
-                                             NGX_HTTP_VALIDIBOT_MALFORMED,
-                                             "duplicate Authorization header");
-        }
-
-        return ctx->rc;
-    }
 
     hide = lcf->realm.len && lcf->hide_credentials;
 
@@ -1739,141 +1799,44 @@ ngx_http_validibot_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
 
 /*
- * nginx 1.22 answers a second Authorization header with its own 400
- * while reading the headers, and logs both values, secret and all.  The
- * module takes that header over: it keeps the first, notes the second
- * for the rewrite phase handler (a JSON 400 with a challenge, or nginx's 400
- * where the module is off), and logs no value.
+ * nginx answers a second Authorization header with 400 while reading the
+ * headers, and logs both values, secret and all.  The module keeps that
+ * timing and status and logs no value.  Where the module checks keys in
+ * this configuration, neither value is left to a location an error_page
+ * sends the request to.
  */
 
 static ngx_int_t
 ngx_http_validibot_process_authorization(ngx_http_request_t *r,
     ngx_table_elt_t *h, ngx_uint_t offset)
 {
-    ngx_uint_t                 first;
-    ngx_http_validibot_ctx_t  *ctx;
+    ngx_http_validibot_main_conf_t  *vmcf;
 
-    first = (r->headers_in.authorization == NULL);
-
-    if (first) {
+    if (r->headers_in.authorization == NULL) {
         r->headers_in.authorization = h;
-    }
-
-#if (NGX_DEBUG)
-
-    /*
-     * nginx logs every header at debug level right after this handler:
-     * show it the value with the secret masked, and put the real value
-     * back when the request starts its phases.  Not for HTTP/2, where the
-     * bytes may live in the connection's HPACK table.
-     */
-
-    if ((r->connection->log->log_level & NGX_LOG_DEBUG_HTTP)
-#if (NGX_HTTP_V2)
-        && r->stream == NULL
+#if (nginx_version >= 1023000)
+        h->next = NULL;
 #endif
-        && ngx_http_validibot_redact(r, h, first) != NGX_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return NGX_ERROR;
-    }
-
-#endif
-
-    if (first) {
         return NGX_OK;
     }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "client sent duplicate \"Authorization\" header");
 
-    ctx = ngx_http_validibot_get_ctx(r);
-    if (ctx == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return NGX_ERROR;
-    }
+    vmcf = ngx_http_get_module_main_conf(r, ngx_http_validibot_module);
 
-    ctx->dup_auth = 1;
-
-    return NGX_OK;
-}
-
-
-#if (NGX_DEBUG)
-
-/*
- * Masks the credentials of an Authorization value in place: after the
- * scheme everything but a Validibot key's public part.  With "keep", the
- * value is copied first, to be restored by the post-read handler.
- */
-
-static ngx_int_t
-ngx_http_validibot_redact(ngx_http_request_t *r, ngx_table_elt_t *h,
-    ngx_uint_t keep)
-{
-    u_char                    *p, *end, *last;
-    ngx_http_validibot_ctx_t  *ctx;
-
-    if (keep) {
-        ctx = ngx_http_validibot_get_ctx(r);
-        if (ctx == NULL) {
+    if (vmcf && vmcf->used) {
+        if (ngx_http_validibot_filter_headers(r, 1, 0) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return NGX_ERROR;
         }
 
-        ctx->authorization.data = ngx_pnalloc(r->pool, h->value.len);
-        if (ctx->authorization.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(ctx->authorization.data, h->value.data, h->value.len);
-        ctx->authorization.len = h->value.len;
-        ctx->redacted = 1;
+        r->headers_in.authorization = NULL;
     }
 
-    p = h->value.data;
-    end = p + h->value.len;
+    ngx_http_finalize_request(r, NGX_HTTP_BAD_REQUEST);
 
-    while (p < end && *p != ' ' && *p != '\t') {
-        p++;
-    }
-
-    while (p < end && (*p == ' ' || *p == '\t')) {
-        p++;
-    }
-
-    if (end - p > 4 && ngx_strncmp(p, "vbk_", 4) == 0) {
-        last = end;
-
-        while (last > p && last[-1] != '_') {
-            last--;
-        }
-
-        if (last > p) {
-            p = last;
-        }
-    }
-
-    ngx_memset(p, '*', end - p);
-
-    return NGX_OK;
-}
-
-#endif
-
-
-static ngx_int_t
-ngx_http_validibot_post_read_handler(ngx_http_request_t *r)
-{
-    ngx_http_validibot_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_validibot_module);
-
-    if (ctx && ctx->redacted && r->headers_in.authorization) {
-        r->headers_in.authorization->value = ctx->authorization;
-        ctx->redacted = 0;
-    }
-
-    return NGX_DECLINED;
+    return NGX_ERROR;
 }
 
 
@@ -2162,7 +2125,62 @@ ngx_http_validibot_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     vmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_validibot_module);
     vmcf->used = 1;
 
+    if (!vmcf->debug_warned && ngx_http_validibot_debug_logged(cf)) {
+        vmcf->debug_warned = 1;
+
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"validibot_auth\" with a debug-level error "
+                           "log or debug_connection: nginx's debug log "
+                           "prints request headers, API keys in "
+                           "Authorization included");
+    }
+
     return NGX_CONF_OK;
+}
+
+
+/*
+ * Whether nginx's debug log may hold this location's requests: an
+ * error_log at debug level (or with debug_http) on its way here, or
+ * debug_connection in events.  nginx prints every request header there
+ * before any module runs (over HTTP/2 and HTTP/3 while decoding them).
+ */
+
+static ngx_uint_t
+ngx_http_validibot_debug_logged(ngx_conf_t *cf)
+{
+#if (NGX_DEBUG)
+    void                      ***ctx;
+    ngx_log_t                   *log;
+    ngx_event_conf_t            *ecf;
+    ngx_http_core_loc_conf_t    *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    for (log = clcf->error_log; log; log = log->next) {
+        if (log->log_level & NGX_LOG_DEBUG_HTTP) {
+            return 1;
+        }
+    }
+
+    for (log = &cf->cycle->new_log; log; log = log->next) {
+        if (log->log_level & NGX_LOG_DEBUG_HTTP) {
+            return 1;
+        }
+    }
+
+    ctx = (void ***) ngx_get_conf(cf->cycle->conf_ctx, ngx_events_module);
+
+    if (ctx != NULL) {
+        ecf = (*ctx)[ngx_event_core_module.ctx_index];
+
+        if (ecf != NULL && ecf->debug_connection.nelts) {
+            return 1;
+        }
+    }
+#endif
+
+    return 0;
 }
 
 
@@ -2289,13 +2307,6 @@ ngx_http_validibot_init(ngx_conf_t *cf)
     }
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_validibot_post_read_handler;
 
     /* handlers of a phase run last pushed first: before the rewrite module */
 
