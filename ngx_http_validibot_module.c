@@ -89,6 +89,7 @@ typedef struct {
     ngx_array_t                      *require;
     ngx_flag_t                        identity_headers;
     ngx_flag_t                        hide_credentials;
+    ngx_flag_t                        strict_path;
     ngx_http_validibot_fail_zone_t   *fail_zone;
     ngx_uint_t                        fail_max;
     time_t                            fail_window;
@@ -139,6 +140,8 @@ static ngx_table_elt_t *ngx_http_validibot_push_header(ngx_list_t *headers,
 static ngx_http_validibot_ctx_t *ngx_http_validibot_get_ctx(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_validibot_org_valid(ngx_str_t *org);
+static ngx_int_t ngx_http_validibot_bad_path(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx);
 static ngx_int_t ngx_http_validibot_throttle(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, time_t left);
 static void ngx_http_validibot_client_addr(ngx_http_request_t *r,
@@ -301,6 +304,13 @@ static ngx_command_t  ngx_http_validibot_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_validibot_loc_conf_t, hide_credentials),
+      NULL },
+
+    { ngx_string("validibot_strict_path"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_validibot_loc_conf_t, strict_path),
       NULL },
 
     { ngx_string("validibot_usage_interval"),
@@ -548,6 +558,19 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
 
     if (ctx->state == NGX_HTTP_VALIDIBOT_DONE) {
         return ctx->rc;
+    }
+
+    /*
+     * The org comes from nginx's normalized URI; an upstream that routes
+     * on the raw path could read another org from it.
+     */
+
+    if (lcf->org
+        && lcf->strict_path
+        && ngx_http_validibot_path_ambiguous(r->unparsed_uri.data,
+                                             r->unparsed_uri.len))
+    {
+        return ngx_http_validibot_bad_path(r, ctx);
     }
 
     if (lcf->fail_zone) {
@@ -944,6 +967,49 @@ ngx_http_validibot_decide(ngx_http_request_t *r,
             ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
+
+    return ctx->rc;
+}
+
+
+/*
+ * 400 before any Redis work for a raw path that is not what nginx
+ * normalized (validibot_strict_path); not a failed credential, so
+ * validibot_fail_limit does not count it.
+ */
+
+static ngx_int_t
+ngx_http_validibot_bad_path(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx)
+{
+    ngx_str_t                      *challenge;
+    ngx_table_elt_t                *h;
+    ngx_http_validibot_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
+    challenge = &lcf->challenge[NGX_HTTP_VALIDIBOT_C_REQUEST];
+
+    ctx->status = NGX_HTTP_VALIDIBOT_MALFORMED;
+    ctx->state = NGX_HTTP_VALIDIBOT_DONE;
+    ctx->rc = NGX_HTTP_BAD_REQUEST;
+    ctx->body = NGX_HTTP_VALIDIBOT_B_REQUEST;
+
+    ngx_http_validibot_metrics_status(NGX_HTTP_VALIDIBOT_MALFORMED);
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "validibot: refused: malformed, ambiguous path (dot "
+                  "segment, \"//\", backslash or encoded \"/\", \".\" "
+                  "or \"\\\")");
+
+    h = ngx_http_validibot_push_header(&r->headers_out.headers,
+                                       NGX_HTTP_VALIDIBOT_H_WWW_AUTHENTICATE,
+                                       challenge);
+    if (h == NULL) {
+        ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return ctx->rc;
+    }
+
+    r->headers_out.www_authenticate = h;
 
     return ctx->rc;
 }
@@ -2051,6 +2117,7 @@ ngx_http_validibot_create_loc_conf(ngx_conf_t *cf)
     conf->require = NGX_CONF_UNSET_PTR;
     conf->identity_headers = NGX_CONF_UNSET;
     conf->hide_credentials = NGX_CONF_UNSET;
+    conf->strict_path = NGX_CONF_UNSET;
     conf->fail_zone = NGX_CONF_UNSET_PTR;
     conf->fail_max = NGX_CONF_UNSET_UINT;
     conf->fail_window = NGX_CONF_UNSET;
@@ -2080,6 +2147,7 @@ ngx_http_validibot_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->require, prev->require, NULL);
     ngx_conf_merge_value(conf->identity_headers, prev->identity_headers, 1);
     ngx_conf_merge_value(conf->hide_credentials, prev->hide_credentials, 1);
+    ngx_conf_merge_value(conf->strict_path, prev->strict_path, 1);
 
     if (conf->fail_zone == NGX_CONF_UNSET_PTR) {
         conf->fail_zone = prev->fail_zone;

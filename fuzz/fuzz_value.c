@@ -3,10 +3,11 @@
  * Copyright (C) The ngx_http_validibot_module authors
  *
  * libFuzzer target: any bytes as a client header name (lowercased as
- * nginx keeps it), as a user id or roles value read from Redis, and as
- * free text for whoami's JSON.  Each check is held to an oracle written
- * differently: the header name mapped the way CGI maps it, POSIX regex
- * for the grammars, and RFC 3629's table of well-formed byte sequences.
+ * nginx keeps it), as a user id or roles value read from Redis, as a raw
+ * request path and as free text for whoami's JSON.  Each check is held to
+ * an oracle written differently: the header name mapped the way CGI maps
+ * it, POSIX regex for the grammars, a split-then-search reading of the
+ * path rules, and RFC 3629's table of well-formed byte sequences.
  */
 
 
@@ -15,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ngx_http_validibot_value.h"
 
@@ -92,6 +94,52 @@ ref_identity(const uint8_t *p, size_t n)
 
     /* nginx lowercases names: an uppercase byte never reaches the check */
     return strcmp(cgi, "X_VALIDIBOT_") == 0;
+}
+
+
+/* split the path from the query, then look for each form by itself */
+static int
+ref_path(const uint8_t *p, size_t n)
+{
+    size_t  i, end, seg;
+
+    for (end = 0; end < n && p[end] != '?' && p[end] != '#'; end++) {
+        /* void */
+    }
+
+    for (i = 0; i < end; i++) {
+        if (p[i] == '\\') {
+            return 1;
+        }
+
+        if (i + 1 < end && p[i] == '/' && p[i + 1] == '/') {
+            return 1;
+        }
+
+        if (i + 2 < end && p[i] == '%'
+            && (strncasecmp((const char *) p + i, "%2f", 3) == 0
+                || strncasecmp((const char *) p + i, "%2e", 3) == 0
+                || strncasecmp((const char *) p + i, "%5c", 3) == 0))
+        {
+            return 1;
+        }
+    }
+
+    seg = 0;
+
+    for (i = 0; i <= end; i++) {
+        if (i == end || p[i] == '/') {
+            if ((i - seg == 1 && p[seg] == '.')
+                || (i - seg == 2 && p[seg] == '.' && p[seg + 1] == '.'))
+            {
+                return 1;
+            }
+
+            seg = i + 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -189,6 +237,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (ngx_http_validibot_roles_valid(data, size)
         != ref_match(&roles_re, data, size))
+    {
+        abort();
+    }
+
+    /* raw request paths */
+
+    if (ngx_http_validibot_path_ambiguous(data, size) != ref_path(data, size))
     {
         abort();
     }

@@ -80,6 +80,58 @@ ngx_http_validibot_roles_valid(const unsigned char *p, size_t len)
 }
 
 
+int
+ngx_http_validibot_path_ambiguous(const unsigned char *p, size_t len)
+{
+    size_t         i, seg;
+    unsigned char  c, h, l;
+
+    seg = 0;    /* where the current segment starts */
+
+    for (i = 0; i <= len; i++) {
+        c = (i < len) ? p[i] : '/';
+
+        if (c == '?' || c == '#') {
+            c = '/';
+            len = i;
+        }
+
+        if (c == '\\') {
+            return 1;
+        }
+
+        if (c == '%' && i + 2 < len) {
+            h = p[i + 1];
+            l = p[i + 2] | 0x20;
+
+            if ((h == '2' && (l == 'f' || l == 'e'))
+                || (h == '5' && l == 'c'))
+            {
+                return 1;
+            }
+        }
+
+        if (c != '/') {
+            continue;
+        }
+
+        if (i > 0 && i - seg == 0 && i < len) {
+            return 1;                                  /* "//" */
+        }
+
+        if ((i - seg == 1 && p[seg] == '.')
+            || (i - seg == 2 && p[seg] == '.' && p[seg + 1] == '.'))
+        {
+            return 1;                                  /* "." or ".." */
+        }
+
+        seg = i + 1;
+    }
+
+    return 0;
+}
+
+
 size_t
 ngx_http_validibot_utf8_prefix(const unsigned char *p, size_t len,
     size_t max, int *valid)

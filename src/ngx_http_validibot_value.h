@@ -34,6 +34,14 @@ int ngx_http_validibot_user_valid(const unsigned char *p, size_t len);
 int ngx_http_validibot_roles_valid(const unsigned char *p, size_t len);
 
 /*
+ * 1 when a raw request path (the bytes the client sent, before any "?")
+ * names a resource other than what nginx's normalized URI shows to an
+ * upstream that routes on the raw path: a "." or ".." segment, "//", a
+ * backslash, or "/", "." or "\" percent-encoded.
+ */
+int ngx_http_validibot_path_ambiguous(const unsigned char *p, size_t len);
+
+/*
  * The length of the longest prefix of p (at most max bytes) that is whole
  * UTF-8 characters, every one of them valid; *valid is 0 when p holds an
  * invalid sequence (the prefix stops before it).

@@ -66,6 +66,32 @@ main(void)
        "CR LF refused");
     ok(!ngx_http_validibot_roles_valid(S("a;b")), "semicolon refused");
 
+    /* raw paths */
+
+    ok(!ngx_http_validibot_path_ambiguous(S("/api/v1/orgs/o0/workflows/")),
+       "plain path");
+    ok(!ngx_http_validibot_path_ambiguous(S("/")), "root");
+    ok(!ngx_http_validibot_path_ambiguous(S("/a/.b/..c/b..")),
+       "dots inside names");
+    ok(!ngx_http_validibot_path_ambiguous(S("/a%20b%41")), "other escapes");
+    ok(!ngx_http_validibot_path_ambiguous(S("/a?x=../%2F//\\")),
+       "the query is not the path");
+    ok(!ngx_http_validibot_path_ambiguous(S("/a#/../")),
+       "neither is a fragment");
+    ok(ngx_http_validibot_path_ambiguous(S("/a/../b")), "..");
+    ok(ngx_http_validibot_path_ambiguous(S("/a/./b")), ".");
+    ok(ngx_http_validibot_path_ambiguous(S("/a/..")), "trailing ..");
+    ok(ngx_http_validibot_path_ambiguous(S("/a/.")), "trailing .");
+    ok(ngx_http_validibot_path_ambiguous(S("/a/..?x")), ".. before query");
+    ok(ngx_http_validibot_path_ambiguous(S("//a")), "leading //");
+    ok(ngx_http_validibot_path_ambiguous(S("/a//b")), "inner //");
+    ok(ngx_http_validibot_path_ambiguous(S("/a%2Fb")), "%%2F");
+    ok(ngx_http_validibot_path_ambiguous(S("/a%2fb")), "%%2f");
+    ok(ngx_http_validibot_path_ambiguous(S("/a%2e%2E/b")), "%%2e");
+    ok(ngx_http_validibot_path_ambiguous(S("/a%5cb")), "%%5c");
+    ok(ngx_http_validibot_path_ambiguous(S("/a\\b")), "backslash");
+    ok(!ngx_http_validibot_path_ambiguous(S("/a%2")), "cut escape");
+
     /* UTF-8 */
 
     n = ngx_http_validibot_utf8_prefix(S("abc"), 3, &valid);
