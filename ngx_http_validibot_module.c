@@ -114,12 +114,15 @@ typedef struct {
     ngx_str_t                         name;
     ngx_str_t                         label;
     time_t                            expires_at;
+    time_t                            lock_left;
     struct timespec                   start;          /* for metrics */
     ngx_uint_t                        status;
     ngx_int_t                         rc;
     ngx_uint_t                        body;
     unsigned                          state:2;
     unsigned                          org_named:1;
+    unsigned                          fail_pending:1;  /* "satisfy any" */
+    unsigned                          lock_pending:1;
     unsigned                          replace_body:1;
     unsigned                          body_sent:1;
 } ngx_http_validibot_ctx_t;
@@ -140,6 +143,10 @@ static ngx_table_elt_t *ngx_http_validibot_push_header(ngx_list_t *headers,
 static ngx_http_validibot_ctx_t *ngx_http_validibot_get_ctx(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_validibot_org_valid(ngx_str_t *org);
+static ngx_uint_t ngx_http_validibot_satisfy_any(ngx_http_request_t *r);
+static void ngx_http_validibot_count_failure(ngx_http_request_t *r,
+    ngx_http_validibot_loc_conf_t *lcf);
+static ngx_int_t ngx_http_validibot_refused_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_validibot_bad_path(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx);
 static ngx_int_t ngx_http_validibot_throttle(ngx_http_request_t *r,
@@ -579,7 +586,23 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
         left = ngx_http_validibot_fail_locked(lcf->fail_zone, &addr,
                                               lcf->fail_window);
         if (left) {
-            return ngx_http_validibot_throttle(r, ctx, left);
+            if (!ngx_http_validibot_satisfy_any(r)) {
+                return ngx_http_validibot_throttle(r, ctx, left);
+            }
+
+            /*
+             * Under "satisfy any" another access module may still let
+             * the request in: refuse like a missing key, and answer 429
+             * only if the request ends refused (the last access handler).
+             */
+
+            ctx->status = NGX_HTTP_VALIDIBOT_THROTTLED;
+            ctx->state = NGX_HTTP_VALIDIBOT_DONE;
+            ctx->rc = NGX_HTTP_UNAUTHORIZED;
+            ctx->lock_left = left;
+            ctx->lock_pending = 1;
+
+            return ctx->rc;
         }
     }
 
@@ -856,8 +879,7 @@ static ngx_int_t
 ngx_http_validibot_decide(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_uint_t status, const char *reason)
 {
-    time_t                          left;
-    ngx_str_t                      *challenge, retry, addr;
+    ngx_str_t                      *challenge, retry;
     ngx_table_elt_t                *h;
     ngx_http_validibot_loc_conf_t  *lcf;
 
@@ -919,15 +941,13 @@ ngx_http_validibot_decide(ngx_http_request_t *r,
         && (ctx->rc == NGX_HTTP_UNAUTHORIZED
             || ctx->rc == NGX_HTTP_BAD_REQUEST))
     {
-        ngx_http_validibot_client_addr(r, &addr);
+        /* under "satisfy any" only a request that ends refused counts */
 
-        left = ngx_http_validibot_fail_count(lcf->fail_zone, &addr,
-                                             lcf->fail_max, lcf->fail_window);
-        if (left) {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "validibot: client locked out for %T s after %ui "
-                          "failed attempts", left, lcf->fail_max);
-            ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_LOCKOUTS);
+        if (ngx_http_validibot_satisfy_any(r)) {
+            ctx->fail_pending = 1;
+
+        } else {
+            ngx_http_validibot_count_failure(r, lcf);
         }
     }
 
@@ -969,6 +989,74 @@ ngx_http_validibot_decide(ngx_http_request_t *r,
     }
 
     return ctx->rc;
+}
+
+
+static ngx_uint_t
+ngx_http_validibot_satisfy_any(ngx_http_request_t *r)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    return clcf->satisfy == NGX_HTTP_SATISFY_ANY;
+}
+
+
+static void
+ngx_http_validibot_count_failure(ngx_http_request_t *r,
+    ngx_http_validibot_loc_conf_t *lcf)
+{
+    time_t     left;
+    ngx_str_t  addr;
+
+    ngx_http_validibot_client_addr(r, &addr);
+
+    left = ngx_http_validibot_fail_count(lcf->fail_zone, &addr,
+                                         lcf->fail_max, lcf->fail_window);
+    if (left) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "validibot: client locked out for %T s after %ui "
+                      "failed attempts", left, lcf->fail_max);
+        ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_LOCKOUTS);
+    }
+}
+
+
+/*
+ * The last access handler.  Under "satisfy any" nginx runs it only when no
+ * access module let the request in: the refusal is then final, so a
+ * failure counts now and a lock-out answers 429.
+ */
+
+static ngx_int_t
+ngx_http_validibot_refused_handler(ngx_http_request_t *r)
+{
+    ngx_http_validibot_ctx_t       *ctx;
+    ngx_http_validibot_loc_conf_t  *lcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_validibot_module);
+
+    if (ctx == NULL || ctx->state != NGX_HTTP_VALIDIBOT_DONE) {
+        return NGX_DECLINED;
+    }
+
+    if (ctx->lock_pending) {
+        ctx->lock_pending = 0;
+        return ngx_http_validibot_throttle(r, ctx, ctx->lock_left);
+    }
+
+    if (ctx->fail_pending) {
+        ctx->fail_pending = 0;
+
+        lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
+
+        if (lcf->fail_zone) {
+            ngx_http_validibot_count_failure(r, lcf);
+        }
+    }
+
+    return NGX_DECLINED;
 }
 
 
@@ -2329,7 +2417,8 @@ ngx_http_validibot_init(ngx_conf_t *cf)
     ngx_uint_t                        i;
     ngx_list_part_t                  *part;
     ngx_shm_zone_t                   *shm;
-    ngx_http_handler_pt              *h;
+    ngx_uint_t                        n;
+    ngx_http_handler_pt              *h, *hs;
     ngx_http_core_main_conf_t        *cmcf;
     ngx_http_validibot_main_conf_t   *vmcf;
     ngx_http_validibot_header_name_t *hn;
@@ -2391,6 +2480,22 @@ ngx_http_validibot_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_validibot_handler;
+
+    /*
+     * The refused handler goes first in the array, so it runs after every
+     * other access handler.
+     */
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    hs = cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers.elts;
+    n = cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers.nelts;
+
+    ngx_memmove(&hs[1], &hs[0], (n - 1) * sizeof(ngx_http_handler_pt));
+    hs[0] = ngx_http_validibot_refused_handler;
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_validibot_header_filter;
