@@ -90,6 +90,7 @@ typedef struct {
     ngx_flag_t                        identity_headers;
     ngx_flag_t                        hide_credentials;
     ngx_flag_t                        strict_path;
+    ngx_flag_t                        allow_subrequests;
     ngx_http_validibot_fail_zone_t   *fail_zone;
     ngx_uint_t                        fail_max;
     time_t                            fail_window;
@@ -318,6 +319,13 @@ static ngx_command_t  ngx_http_validibot_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_validibot_loc_conf_t, strict_path),
+      NULL },
+
+    { ngx_string("validibot_allow_subrequests"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_validibot_loc_conf_t, allow_subrequests),
       NULL },
 
     { ngx_string("validibot_usage_interval"),
@@ -1840,11 +1848,26 @@ ngx_http_validibot_rewrite_handler(ngx_http_request_t *r)
     ngx_uint_t                      hide;
     ngx_http_validibot_loc_conf_t  *lcf;
 
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
+
     if (r != r->main) {
+
+        /*
+         * nginx runs no access phase for subrequests (SSI, auth_request):
+         * one would reach a checked location with the identity, or none,
+         * of its parent, unchecked against this location's rules.
+         */
+
+        if (lcf->realm.len && !lcf->allow_subrequests) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "validibot: subrequest to \"%V\" refused, "
+                          "subrequests are not checked "
+                          "(validibot_allow_subrequests)", &r->uri);
+            return NGX_HTTP_FORBIDDEN;
+        }
+
         return NGX_DECLINED;
     }
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
 
     hide = lcf->realm.len && lcf->hide_credentials;
 
@@ -1964,6 +1987,7 @@ static ngx_int_t
 ngx_http_validibot_process_authorization(ngx_http_request_t *r,
     ngx_table_elt_t *h, ngx_uint_t offset)
 {
+    ngx_http_validibot_loc_conf_t   *lcf;
     ngx_http_validibot_main_conf_t  *vmcf;
 
     if (r->headers_in.authorization == NULL) {
@@ -1986,6 +2010,14 @@ ngx_http_validibot_process_authorization(ngx_http_request_t *r,
         }
 
         r->headers_in.authorization = NULL;
+
+        /* no location is known yet: the server's validibot_fail_limit */
+
+        lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
+
+        if (lcf->fail_zone) {
+            ngx_http_validibot_count_failure(r, lcf);
+        }
     }
 
     ngx_http_finalize_request(r, NGX_HTTP_BAD_REQUEST);
@@ -2206,6 +2238,7 @@ ngx_http_validibot_create_loc_conf(ngx_conf_t *cf)
     conf->identity_headers = NGX_CONF_UNSET;
     conf->hide_credentials = NGX_CONF_UNSET;
     conf->strict_path = NGX_CONF_UNSET;
+    conf->allow_subrequests = NGX_CONF_UNSET;
     conf->fail_zone = NGX_CONF_UNSET_PTR;
     conf->fail_max = NGX_CONF_UNSET_UINT;
     conf->fail_window = NGX_CONF_UNSET;
@@ -2236,6 +2269,7 @@ ngx_http_validibot_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->identity_headers, prev->identity_headers, 1);
     ngx_conf_merge_value(conf->hide_credentials, prev->hide_credentials, 1);
     ngx_conf_merge_value(conf->strict_path, prev->strict_path, 1);
+    ngx_conf_merge_value(conf->allow_subrequests, prev->allow_subrequests, 0);
 
     if (conf->fail_zone == NGX_CONF_UNSET_PTR) {
         conf->fail_zone = prev->fail_zone;
@@ -3033,6 +3067,12 @@ ngx_http_validibot_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     req->mask = mask;
+    /* as with limit_except, GET covers HEAD */
+
+    if (methods & NGX_HTTP_GET) {
+        methods |= NGX_HTTP_HEAD;
+    }
+
     req->methods = methods;
 
     return NGX_CONF_OK;
