@@ -981,6 +981,10 @@ ngx_http_validibot_decide(ngx_http_request_t *r,
         }
 
         /* under "satisfy any" a later success hides it */
+#if (nginx_version >= 1023000)
+        /* nginx 1.23+ hides the whole chain, another module's included */
+        h->next = r->headers_out.www_authenticate;
+#endif
         r->headers_out.www_authenticate = h;
     }
 
@@ -1105,6 +1109,9 @@ ngx_http_validibot_bad_path(ngx_http_request_t *r,
         return ctx->rc;
     }
 
+#if (nginx_version >= 1023000)
+    h->next = r->headers_out.www_authenticate;
+#endif
     r->headers_out.www_authenticate = h;
 
     return ctx->rc;
@@ -1779,6 +1786,9 @@ ngx_http_validibot_push_header(ngx_list_t *headers, ngx_uint_t name,
     h->key = hn->key;
     h->lowcase_key = hn->lowcase.data;
     h->value = *value;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
 
     return h;
 }
@@ -1990,11 +2000,13 @@ ngx_http_validibot_process_authorization(ngx_http_request_t *r,
     ngx_http_validibot_loc_conf_t   *lcf;
     ngx_http_validibot_main_conf_t  *vmcf;
 
+#if (nginx_version >= 1023000)
+    /* from 1.23 each header handler ends the header's list of repeats */
+    h->next = NULL;
+#endif
+
     if (r->headers_in.authorization == NULL) {
         r->headers_in.authorization = h;
-#if (nginx_version >= 1023000)
-        h->next = NULL;
-#endif
         return NGX_OK;
     }
 
