@@ -180,6 +180,11 @@ ngx_http_validibot_assertion_key_init(ngx_http_validibot_assertion_key_t *key,
     key->head_len = ngx_http_validibot_b64url(key->head, json, n);
     key->head[key->head_len++] = '.';
 
+    /* every signature starts with the same header: hash it once */
+
+    key->signer = key->hmac;
+    ngx_http_validibot_hmac_absorb(&key->signer, key->head, key->head_len);
+
     return 0;
 }
 
@@ -187,7 +192,7 @@ ngx_http_validibot_assertion_key_init(ngx_http_validibot_assertion_key_t *key,
 size_t
 ngx_http_validibot_assertion_json_size(const ngx_http_validibot_claims_t *c)
 {
-    /* every byte may become "\u00XX" or "\ufffd"; fixed text is < 128 */
+    /* a byte becomes at most "\u00XX"; the fixed text is < 128 */
 
     return 128 + 2 * NGX_HTTP_VALIDIBOT_INT64_LEN
            + 6 * (c->iss.len + c->aud.len + c->sub.len + c->org.len
@@ -262,7 +267,8 @@ ngx_http_validibot_assertion_sign(const ngx_http_validibot_assertion_key_t *key,
     p += key->head_len;
     p += ngx_http_validibot_b64url(p, json, json_len);
 
-    ngx_http_validibot_hmac_sha256(&key->hmac, out, p - out, md);
+    ngx_http_validibot_hmac_sha256(&key->signer, out + key->head_len,
+                                   p - out - key->head_len, md);
 
     *p++ = '.';
     p += ngx_http_validibot_b64url(p, md, sizeof(md));
@@ -477,8 +483,9 @@ ngx_http_validibot_utf8(const unsigned char *p, const unsigned char *end)
 
 /*
  * A JSON string: quote and backslash escaped, control characters as
- * \u00XX, valid UTF-8 as is, any other byte as U+FFFD, so the result is
- * always valid JSON and verifiers in any language read the same text.
+ * \u00XX, valid UTF-8 as is, any other byte as U+FFFD (in UTF-8), so the
+ * result is always valid JSON and verifiers in any language read the same
+ * text.
  */
 
 static unsigned char *
@@ -495,6 +502,14 @@ ngx_http_validibot_json_str(unsigned char *p, const ngx_http_validibot_astr_t *s
 
     while (q < end) {
         ch = *q;
+
+        /* the common case first: printable ASCII but quote and backslash */
+
+        if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
+            *p++ = ch;
+            q++;
+            continue;
+        }
 
         if (ch == '"' || ch == '\\') {
             *p++ = '\\';
@@ -517,8 +532,10 @@ ngx_http_validibot_json_str(unsigned char *p, const ngx_http_validibot_astr_t *s
         n = ngx_http_validibot_utf8(q, end);
 
         if (n == 0) {
-            memcpy(p, "\\ufffd", 6);
-            p += 6;
+            /* U+FFFD in UTF-8: what a decoder gives back encodes the same */
+            *p++ = 0xef;
+            *p++ = 0xbf;
+            *p++ = 0xbd;
             q++;
             continue;
         }
@@ -873,7 +890,7 @@ ngx_http_validibot_jp_int(ngx_http_validibot_jp_t *jp, int64_t *v)
         r = r * 10 + (*jp->p++ - '0');
     }
 
-    if (n == 0 || (n > 1 && jp->p[-n] == '0')) {
+    if (n == 0 || (n > 1 && *(jp->p - n) == '0')) {
         return -1;
     }
 

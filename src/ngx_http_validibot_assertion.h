@@ -56,6 +56,7 @@ typedef struct {
 /* a signing or verification key: its kid, HMAC state, encoded JWS header */
 typedef struct {
     ngx_http_validibot_hmac_t   hmac;
+    ngx_http_validibot_hmac_t   signer;      /* with the header absorbed */
     size_t                      kid_len;
     size_t                      head_len;    /* with the trailing '.' */
     unsigned char               kid[NGX_HTTP_VALIDIBOT_ASSERTION_KID_MAX];

@@ -49,6 +49,13 @@ void ngx_http_validibot_digest(const ngx_http_validibot_hmac_t *h,
 void ngx_http_validibot_hmac_sha256(const ngx_http_validibot_hmac_t *h,
     const unsigned char *msg, size_t len, unsigned char *out);
 
+/*
+ * Feeds "data" to the inner hash of "h" for good: later HMACs with "h"
+ * cover data followed by their message (a fixed prefix hashed once).
+ */
+void ngx_http_validibot_hmac_absorb(ngx_http_validibot_hmac_t *h,
+    const unsigned char *data, size_t len);
+
 /* constant time in len: 1 if equal, 0 if not */
 int ngx_http_validibot_digest_equal(const unsigned char *a,
     const unsigned char *b, size_t len);
