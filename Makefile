@@ -1,6 +1,6 @@
 # ngx_http_validibot_module
 #
-#   make            build the module (.so) and validibot-token
+#   make            build the module (.so), validibot-token, validibot-sync
 #   make test       install what is missing, build, run the whole suite
 #   make run        a real demo: Redis, demo data, nginx on 127.0.0.1:8080
 #
