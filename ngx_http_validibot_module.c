@@ -1516,6 +1516,9 @@ ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
     h->lowcase_key = acf->lowcase.data;
     h->value.data = jws;
     h->value.len = ngx_http_validibot_assertion_sign(key, json, len, jws);
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "validibot: assertion for key \"%V\" signed with \"%*s\"",
