@@ -46,10 +46,13 @@ typedef struct {
     unsigned                          org;       /* an org was named */
     const uint32_t                   *need;      /* role masks, all must */
     size_t                            nneed;     /*   hold; any bit is ok */
+    unsigned                          superusers; /* let them in (as
+                                                    Validibot does) */
 
     /* out */
     uint32_t                          roles;     /* membership's roles */
     int64_t                           expires_at; /* 0: never */
+    unsigned                          superuser; /* let in as one */
     const char                       *reason;    /* for the log; static */
 } ngx_http_validibot_check_t;
 
