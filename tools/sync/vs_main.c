@@ -30,8 +30,8 @@ static const char  vs_usage[] =
     "\n"
     "Commands:\n"
     "  setup [--print]   print (or run, as the tables' owner) the one-time\n"
-    "                    setup: publication, REPLICA IDENTITY FULL; checks\n"
-    "                    wal_level\n"
+    "                    setup: publication, REPLICA IDENTITY FULL, the\n"
+    "                    fast path's triggers; checks wal_level\n"
     "  run               stream, in the foreground, logging to stderr;\n"
     "                    SIGTERM stops cleanly\n"
     "  resync            ask the bridge for a full reload (a stopped bridge\n"
@@ -169,7 +169,7 @@ static char *
 vs_setup_sql(vs_conf_t *conf)
 {
     int    i;
-    char  *sql, *t;
+    char  *sql, *t, *fast;
 
     sql = vs_sprintf("CREATE PUBLICATION %s FOR TABLE", conf->publication);
 
@@ -192,7 +192,13 @@ vs_setup_sql(vs_conf_t *conf)
         }
     }
 
-    return sql;
+    /* the fast path: refusals notified at COMMIT (tools/sync/vs_fast.c) */
+    fast = vs_fast_setup_sql(conf);
+    t = vs_sprintf("%s%s", sql, fast);
+    free(fast);
+    free(sql);
+
+    return t;
 }
 
 
