@@ -30,9 +30,14 @@
 #define NGX_HTTP_VALIDIBOT_PREFLIGHT_AUTHENTICATE  0
 #define NGX_HTTP_VALIDIBOT_PREFLIGHT_PASS          1
 
+/*
+ * The usage record is a hash of its own, <prefix>usage:<public_id>: a
+ * write there invalidates no cached decision (validibot_cache tracks the
+ * key, user, org and member records only).
+ */
 #define NGX_HTTP_VALIDIBOT_USAGE_SCRIPT                                       \
     "if redis.call('EXISTS', KEYS[1]) == 1 then "                            \
-    "redis.call('HSET', KEYS[1], 'last_used_at', ARGV[1], "                  \
+    "redis.call('HSET', KEYS[2], 'last_used_at', ARGV[1], "                  \
     "'last_used_ip', ARGV[2]) end return 0"
 
 
@@ -1051,11 +1056,14 @@ ngx_http_validibot_record_usage(ngx_http_request_t *r,
     u_char                          *p;
     time_t                           now;
     int64_t                          at;
-    ngx_str_t                        argv[6];
+    ngx_str_t                        argv[7];
     ngx_http_validibot_main_conf_t  *vmcf;
     u_char                           key[NGX_HTTP_VALIDIBOT_PREFIX_MAX_LEN
                                          + sizeof("key:") - 1
                                          + NGX_HTTP_VALIDIBOT_PUBLIC_ID_LEN];
+    u_char                           usage[NGX_HTTP_VALIDIBOT_PREFIX_MAX_LEN
+                                           + sizeof("usage:") - 1
+                                           + NGX_HTTP_VALIDIBOT_PUBLIC_ID_LEN];
     u_char                           buf[NGX_TIME_T_LEN];
 
     static ngx_str_t  script = ngx_string(NGX_HTTP_VALIDIBOT_USAGE_SCRIPT);
@@ -1075,14 +1083,21 @@ ngx_http_validibot_record_usage(ngx_http_request_t *r,
 
     ngx_str_set(&argv[0], "EVAL");
     argv[1] = script;
-    ngx_str_set(&argv[2], "1");
+    ngx_str_set(&argv[2], "2");
     argv[3].data = key;
     argv[3].len = p - key;
-    argv[4].data = buf;
-    argv[4].len = ngx_sprintf(buf, "%T", now) - buf;
-    argv[5] = r->connection->addr_text;
 
-    (void) ngx_http_validibot_redis_command(6, argv);
+    p = ngx_cpymem(usage, vmcf->redis.prefix.data, vmcf->redis.prefix.len);
+    p = ngx_cpymem(p, "usage:", sizeof("usage:") - 1);
+    p = ngx_cpymem(p, ctx->key_id.data, ctx->key_id.len);
+
+    argv[4].data = usage;
+    argv[4].len = p - usage;
+    argv[5].data = buf;
+    argv[5].len = ngx_sprintf(buf, "%T", now) - buf;
+    argv[6] = r->connection->addr_text;
+
+    (void) ngx_http_validibot_redis_command(7, argv);
 }
 
 

@@ -156,12 +156,12 @@ static ngx_str_t  ngx_http_validibot_script = ngx_string(
 
 static ngx_str_t  ngx_http_validibot_hinted_cmds[] = {
 
-    /* HMGET key:<id> user digest ... last_used_at */
-    NGX_HTTP_VALIDIBOT_RESP("*10\r\n$5\r\nHMGET\r\n"),
+    /* HMGET key:<id> user digest ... label */
+    NGX_HTTP_VALIDIBOT_RESP("*9\r\n$5\r\nHMGET\r\n"),
     NGX_HTTP_VALIDIBOT_RESP("$4\r\nuser\r\n$6\r\ndigest\r\n"
                             "$14\r\ndigest_version\r\n$10\r\nexpires_at\r\n"
                             "$10\r\nrevoked_at\r\n$10\r\ncreated_at\r\n"
-                            "$5\r\nlabel\r\n$12\r\nlast_used_at\r\n"),
+                            "$5\r\nlabel\r\n"),
 
     /* HMGET user:<user> is_active email name */
     NGX_HTTP_VALIDIBOT_RESP("*5\r\n$5\r\nHMGET\r\n"),
@@ -174,7 +174,11 @@ static ngx_str_t  ngx_http_validibot_hinted_cmds[] = {
 
     /* HMGET member:<org>:<user> is_active roles */
     NGX_HTTP_VALIDIBOT_RESP("*4\r\n$5\r\nHMGET\r\n"),
-    NGX_HTTP_VALIDIBOT_RESP("$9\r\nis_active\r\n$5\r\nroles\r\n")
+    NGX_HTTP_VALIDIBOT_RESP("$9\r\nis_active\r\n$5\r\nroles\r\n"),
+
+    /* HGET usage:<id> last_used_at */
+    NGX_HTTP_VALIDIBOT_RESP("*3\r\n$4\r\nHGET\r\n"),
+    NGX_HTTP_VALIDIBOT_RESP("$12\r\nlast_used_at\r\n")
 };
 
 
@@ -642,7 +646,7 @@ ngx_http_validibot_redis_append_lookup(ngx_http_validibot_conn_t *rc,
     ngx_http_validibot_waiter_t *w)
 {
     u_char                      *p;
-    ngx_str_t                    argv[6];
+    ngx_str_t                    argv[7];
     ngx_http_validibot_redis_t  *redis;
     u_char                       key[NGX_HTTP_VALIDIBOT_PREFIX_MAX_LEN
                                      + sizeof("key:") - 1 + 32];
@@ -675,8 +679,10 @@ ngx_http_validibot_redis_append_lookup(ngx_http_validibot_conn_t *rc,
     argv[4] = redis->conf->prefix;
     argv[5].len = w->org_len;
     argv[5].data = w->org;
+    argv[6].len = sizeof(w->public_id);
+    argv[6].data = w->public_id;
 
-    return ngx_http_validibot_redis_append(rc, 6, argv);
+    return ngx_http_validibot_redis_append(rc, 7, argv);
 }
 
 
@@ -696,7 +702,8 @@ ngx_http_validibot_redis_append_hinted(ngx_http_validibot_conn_t *rc,
     ngx_str_t                    *prefix, *cmd;
     ngx_queue_t                  *q;
     ngx_http_validibot_waiter_t  *ow;
-    ngx_str_t                     key[3], user[3], org[3], member[5];
+    ngx_str_t                     key[3], user[3], org[3], member[5],
+                                  usage[3];
 
     prefix = &ngx_http_validibot_redis->conf->prefix;
 
@@ -717,6 +724,10 @@ ngx_http_validibot_redis_append_hinted(ngx_http_validibot_conn_t *rc,
     org[2].len = w->org_len;
     org[2].data = w->org;
 
+    usage[0] = *prefix;
+    ngx_str_set(&usage[1], "usage:");
+    usage[2] = key[2];
+
     member[0] = *prefix;
     ngx_str_set(&member[1], "member:");
     member[2] = org[2];
@@ -725,11 +736,12 @@ ngx_http_validibot_redis_append_hinted(ngx_http_validibot_conn_t *rc,
 
     cmd = ngx_http_validibot_hinted_cmds;
 
-    len = 4 * (NGX_SIZE_T_LEN + sizeof("$\r\n\r\n") - 1)
+    len = 5 * (NGX_SIZE_T_LEN + sizeof("$\r\n\r\n") - 1)
           + cmd[0].len + cmd[1].len + cmd[2].len + cmd[3].len
           + cmd[4].len + cmd[5].len + cmd[6].len + cmd[7].len
-          + 4 * prefix->len + sizeof("key:user:org:member::") - 1
-          + sizeof(w->public_id) + 2 * w->user_len + 2 * w->org_len;
+          + cmd[8].len + cmd[9].len
+          + 5 * prefix->len + sizeof("key:user:org:member::usage:") - 1
+          + 2 * sizeof(w->public_id) + 2 * w->user_len + 2 * w->org_len;
 
     /* with room for all of them, nothing below can fail but the waiter */
 
@@ -738,15 +750,15 @@ ngx_http_validibot_redis_append_hinted(ngx_http_validibot_conn_t *rc,
     }
 
     /*
-     * Replies: key, user and, with an org, membership; the org's status
-     * has a FIFO entry of its own.
+     * Replies: key, user, usage and, with an org, membership; the org's
+     * status has a FIFO entry of its own.
      */
 
-    n = 2;
+    n = 3;
     share = 0;
 
     if (w->org_len) {
-        n = 3;
+        n = 4;
         share = (rc->org_len == w->org_len
                  && ngx_memcmp(rc->org, w->org, w->org_len) == 0);
     }
@@ -775,6 +787,7 @@ ngx_http_validibot_redis_append_hinted(ngx_http_validibot_conn_t *rc,
 
     p = ngx_http_validibot_redis_keyed(p, &cmd[0], key, 3);
     p = ngx_http_validibot_redis_keyed(p, &cmd[2], user, 3);
+    p = ngx_http_validibot_redis_keyed(p, &cmd[8], usage, 3);
 
     if (w->org_len) {
         p = ngx_http_validibot_redis_keyed(p, &cmd[6], member, 5);
@@ -1412,13 +1425,17 @@ ngx_http_validibot_redis_lookup_reply(ngx_http_validibot_conn_t *rc,
         }
 
         rc->nparts = 0;
-        org = (w->nparts == 3);
+        org = (w->nparts == 4);
 
-        /* key, user and membership; the org's status was read before */
+        /*
+         * key, user, usage and membership; the org's status was read
+         * before
+         */
 
         if (ngx_http_validibot_reply_compose(rc->part[0], rc->part[1],
+                                             rc->part[2],
                                              org ? &rc->status : NULL,
-                                             org ? rc->part[2] : NULL,
+                                             org ? rc->part[3] : NULL,
                                              w->user, w->user_len,
                                              &rc->composed, &result)
             == NGX_HTTP_VALIDIBOT_COMPOSE_OTHER)
