@@ -38,7 +38,10 @@ typedef enum {
     NGX_HTTP_VALIDIBOT_W_HANDSHAKE,
     NGX_HTTP_VALIDIBOT_W_SCRIPT,
     NGX_HTTP_VALIDIBOT_W_FIRE,
-    NGX_HTTP_VALIDIBOT_W_ORG
+    NGX_HTTP_VALIDIBOT_W_ORG,
+    NGX_HTTP_VALIDIBOT_W_TRACK_ID,    /* the tracking connection's */
+    NGX_HTTP_VALIDIBOT_W_SUBSCRIBE,
+    NGX_HTTP_VALIDIBOT_W_PING
 } ngx_http_validibot_waiter_type_e;
 
 
@@ -95,6 +98,11 @@ struct ngx_http_validibot_conn_s {
     /* head waiter's deadline, connect timeout or backoff */
     ngx_event_t                           timer;
     ngx_msec_t                            backoff;
+
+    /* the tracking connection (validibot_cache) only */
+    ngx_event_t                           ping;
+    unsigned                              track:1;
+    unsigned                              subscribed:1;
 };
 
 
@@ -107,6 +115,12 @@ typedef struct {
     ngx_log_t                            *log;
     ngx_http_validibot_hints_t           *hints;
     u_char                                sha[NGX_HTTP_VALIDIBOT_SHA_LEN];
+
+    ngx_http_validibot_conn_t            *track;
+    ngx_str_t                            *track_prefixes;
+    ngx_uint_t                            ntrack_prefixes;
+    ngx_msec_t                            track_ping;
+    ngx_http_validibot_track_handler_pt   track_handler;
 } ngx_http_validibot_redis_t;
 
 
@@ -138,6 +152,10 @@ static void ngx_http_validibot_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_validibot_redis_timer_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
     redisReply *reply);
+static ngx_int_t ngx_http_validibot_redis_track_reply(
+    ngx_http_validibot_conn_t *rc, ngx_http_validibot_waiter_t *w,
+    redisReply *reply);
+static void ngx_http_validibot_redis_ping_handler(ngx_event_t *ev);
 
 
 static ngx_http_validibot_redis_t  *ngx_http_validibot_redis;
@@ -270,6 +288,29 @@ ngx_http_validibot_redis_exit_process(ngx_cycle_t *cycle)
         }
     }
 
+    rc = redis->track;
+
+    if (rc) {
+        while (!ngx_queue_empty(&rc->waiters)) {
+            q = ngx_queue_head(&rc->waiters);
+            ngx_queue_remove(q);
+            ngx_queue_insert_tail(&redis->free, q);
+        }
+
+        ngx_http_validibot_redis_close(rc);
+
+        if (rc->timer.timer_set) {
+            ngx_del_timer(&rc->timer);
+        }
+
+        if (rc->out) {
+            ngx_free(rc->out);
+        }
+
+        ngx_free(rc);
+        redis->track = NULL;
+    }
+
     while (!ngx_queue_empty(&redis->free)) {
         q = ngx_queue_head(&redis->free);
         ngx_queue_remove(q);
@@ -382,6 +423,73 @@ ngx_http_validibot_redis_command(ngx_uint_t argc, ngx_str_t *argv)
     ngx_http_validibot_redis_flush(rc);
 
     return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_validibot_redis_track(ngx_str_t *prefixes, ngx_uint_t nprefixes,
+    ngx_msec_t ping, ngx_http_validibot_track_handler_pt handler)
+{
+    ngx_http_validibot_conn_t   *rc;
+    ngx_http_validibot_redis_t  *redis;
+
+    redis = ngx_http_validibot_redis;
+
+    rc = ngx_calloc(sizeof(ngx_http_validibot_conn_t), redis->log);
+    if (rc == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_queue_init(&rc->waiters);
+    rc->timer.handler = ngx_http_validibot_redis_timer_handler;
+    rc->timer.data = rc;
+    rc->timer.log = redis->log;
+    rc->ping.handler = ngx_http_validibot_redis_ping_handler;
+    rc->ping.data = rc;
+    rc->ping.log = redis->log;
+    rc->ping.cancelable = 1;
+    rc->track = 1;
+
+    redis->track = rc;
+    redis->track_prefixes = prefixes;
+    redis->ntrack_prefixes = nprefixes;
+    redis->track_ping = ping;
+    redis->track_handler = handler;
+
+    /* a failure is retried after a backoff, as for any connection */
+    (void) ngx_http_validibot_redis_connect(rc);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_validibot_redis_track_drain(void)
+{
+    ngx_connection_t           *c;
+    ngx_http_validibot_conn_t  *rc;
+
+    rc = ngx_http_validibot_redis->track;
+
+    /* not only once subscribed: the SUBSCRIBE reply itself may wait */
+
+    if (rc == NULL || rc->state != NGX_HTTP_VALIDIBOT_READY
+        || rc->peer.connection == NULL)
+    {
+        return;
+    }
+
+    c = rc->peer.connection;
+
+    /*
+     * With epoll, ngx_unix_recv() does not even ask the kernel when the
+     * last epoll_wait() reported nothing: "available" makes it ask.
+     */
+
+    c->read->available = 1;
+    c->read->ready = 1;
+
+    ngx_http_validibot_redis_read_handler(c->read);
 }
 
 
@@ -917,9 +1025,31 @@ ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
     ngx_str_set(&argv[1], "SETNAME");
     ngx_str_set(&argv[2], "validibot-nginx");
 
+    if (rc->track) {
+        ngx_str_set(&argv[2], "validibot-nginx-tracking");
+    }
+
     w = ngx_http_validibot_redis_waiter(rc, NGX_HTTP_VALIDIBOT_W_FIRE);
     if (w == NULL || ngx_http_validibot_redis_append(rc, 3, argv) != NGX_OK) {
         goto failed;
+    }
+
+    if (rc->track) {
+        /* CLIENT TRACKING needs the id: it goes when the id comes */
+
+        ngx_str_set(&argv[1], "ID");
+
+        w = ngx_http_validibot_redis_waiter(rc,
+                                            NGX_HTTP_VALIDIBOT_W_TRACK_ID);
+        if (w == NULL
+            || ngx_http_validibot_redis_append(rc, 2, argv) != NGX_OK)
+        {
+            goto failed;
+        }
+
+        ngx_http_validibot_redis_arm(rc);
+
+        return NGX_OK;
     }
 
     ngx_str_set(&argv[0], "SCRIPT");
@@ -948,6 +1078,17 @@ failed:
 static void
 ngx_http_validibot_redis_close(ngx_http_validibot_conn_t *rc)
 {
+    if (rc->ping.timer_set) {
+        ngx_del_timer(&rc->ping);
+    }
+
+    if (rc->subscribed) {
+        /* writes may go unreported from now on */
+        rc->subscribed = 0;
+        ngx_http_validibot_redis->track_handler(
+                                       NGX_HTTP_VALIDIBOT_TRACK_DOWN, NULL);
+    }
+
     if (rc->peer.connection) {
         ngx_close_connection(rc->peer.connection);
         rc->peer.connection = NULL;
@@ -1005,9 +1146,17 @@ ngx_http_validibot_redis_fail(ngx_http_validibot_conn_t *rc,
 
     ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_REDIS_ERRORS);
 
-    ngx_log_error(NGX_LOG_ERR, redis->log, 0,
-                  "validibot: redis %V: %s, %ui lookup(s) failed",
-                  &redis->conf->addr->name, reason, n);
+    if (rc->track) {
+        ngx_log_error(NGX_LOG_ERR, redis->log, 0,
+                      "validibot: redis %V tracking connection: %s, "
+                      "the cache is off until it is back",
+                      &redis->conf->addr->name, reason);
+
+    } else {
+        ngx_log_error(NGX_LOG_ERR, redis->log, 0,
+                      "validibot: redis %V: %s, %ui lookup(s) failed",
+                      &redis->conf->addr->name, reason, n);
+    }
 
     ngx_http_validibot_redis_close(rc);
 
@@ -1090,6 +1239,12 @@ ngx_http_validibot_redis_timer_handler(ngx_event_t *ev)
 
     if (rc->state == NGX_HTTP_VALIDIBOT_BACKOFF) {
         rc->state = NGX_HTTP_VALIDIBOT_IDLE;
+
+        /* nothing else would connect it again */
+        if (rc->track && !ngx_exiting && !ngx_terminate) {
+            (void) ngx_http_validibot_redis_connect(rc);
+        }
+
         return;
     }
 
@@ -1243,7 +1398,7 @@ ngx_http_validibot_redis_read_handler(ngx_event_t *rev)
         }
 
         if (n == 0 || n == NGX_ERROR) {
-            if (ngx_queue_empty(&rc->waiters)) {
+            if (ngx_queue_empty(&rc->waiters) && !rc->track) {
                 /* an idle connection closed by Redis: reconnect lazily */
                 ngx_log_error(NGX_LOG_INFO, c->log, 0,
                               "validibot: redis %V closed an idle connection",
@@ -1315,6 +1470,19 @@ ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
 
     redis = ngx_http_validibot_redis;
 
+    if (rc->subscribed
+        && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[0]->len == sizeof("message") - 1
+        && ngx_strncmp(reply->element[0]->str, "message",
+                       sizeof("message") - 1) == 0)
+    {
+        /* a report of writes, between or ahead of PING replies */
+        redis->track_handler(NGX_HTTP_VALIDIBOT_TRACK_MESSAGE,
+                             reply->element[2]);
+        return NGX_OK;
+    }
+
     if (ngx_queue_empty(&rc->waiters)) {
         ngx_http_validibot_redis_fail(rc, "reply nobody asked for");
         return NGX_ERROR;
@@ -1367,6 +1535,15 @@ ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
 
     case NGX_HTTP_VALIDIBOT_W_ORG:
         ngx_http_validibot_redis_org_status(rc, reply);
+        break;
+
+    case NGX_HTTP_VALIDIBOT_W_TRACK_ID:
+    case NGX_HTTP_VALIDIBOT_W_SUBSCRIBE:
+    case NGX_HTTP_VALIDIBOT_W_PING:
+        if (ngx_http_validibot_redis_track_reply(rc, w, reply) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
         break;
 
     default: /* NGX_HTTP_VALIDIBOT_W_FIRE */
@@ -1570,4 +1747,155 @@ ngx_http_validibot_redis_requeue(ngx_http_validibot_conn_t *rc,
     ngx_http_validibot_redis_flush(rc);
 
     return NGX_DONE;
+}
+
+
+/*
+ * The tracking connection's own replies: its id, then tracking on and
+ * subscribed, then PONGs.  NGX_ERROR: the connection failed.
+ */
+
+static ngx_int_t
+ngx_http_validibot_redis_track_reply(ngx_http_validibot_conn_t *rc,
+    ngx_http_validibot_waiter_t *w, redisReply *reply)
+{
+    u_char                      *p;
+    ngx_str_t                   *argv;
+    ngx_uint_t                   i, argc;
+    ngx_http_validibot_redis_t  *redis;
+    u_char                       id[NGX_INT64_LEN];
+
+    redis = ngx_http_validibot_redis;
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, redis->log, 0,
+                      "validibot: redis %V refused the tracking "
+                      "connection: %*s", &redis->conf->addr->name,
+                      ngx_min(reply->len, 256), reply->str);
+        ngx_http_validibot_redis_fail(rc, "tracking refused");
+        return NGX_ERROR;
+    }
+
+    switch (w->type) {
+
+    case NGX_HTTP_VALIDIBOT_W_TRACK_ID:
+
+        if (reply->type != REDIS_REPLY_INTEGER || reply->integer < 0) {
+            ngx_http_validibot_redis_fail(rc, "CLIENT ID failed");
+            return NGX_ERROR;
+        }
+
+        /* from the heap, freed below: a reconnect must not grow a pool */
+
+        argc = 6 + 2 * redis->ntrack_prefixes;
+        argv = ngx_alloc(argc * sizeof(ngx_str_t), redis->log);
+        if (argv == NULL) {
+            ngx_http_validibot_redis_fail(rc, "out of memory");
+            return NGX_ERROR;
+        }
+
+        p = ngx_sprintf(id, "%L", (int64_t) reply->integer);
+
+        ngx_str_set(&argv[0], "CLIENT");
+        ngx_str_set(&argv[1], "TRACKING");
+        ngx_str_set(&argv[2], "ON");
+        ngx_str_set(&argv[3], "REDIRECT");
+        argv[4].data = id;
+        argv[4].len = p - id;
+        ngx_str_set(&argv[5], "BCAST");
+
+        for (i = 0; i < redis->ntrack_prefixes; i++) {
+            ngx_str_set(&argv[6 + 2 * i], "PREFIX");
+            argv[7 + 2 * i] = redis->track_prefixes[i];
+        }
+
+        if (ngx_http_validibot_redis_waiter(rc,
+                                            NGX_HTTP_VALIDIBOT_W_HANDSHAKE)
+            == NULL
+            || ngx_http_validibot_redis_append(rc, argc, argv) != NGX_OK)
+        {
+            ngx_free(argv);
+            ngx_http_validibot_redis_fail(rc, "out of memory");
+            return NGX_ERROR;
+        }
+
+        ngx_str_set(&argv[0], "SUBSCRIBE");
+        ngx_str_set(&argv[1], "__redis__:invalidate");
+
+        if (ngx_http_validibot_redis_waiter(rc,
+                                            NGX_HTTP_VALIDIBOT_W_SUBSCRIBE)
+            == NULL
+            || ngx_http_validibot_redis_append(rc, 2, argv) != NGX_OK)
+        {
+            ngx_free(argv);
+            ngx_http_validibot_redis_fail(rc, "out of memory");
+            return NGX_ERROR;
+        }
+
+        ngx_free(argv);
+        ngx_http_validibot_redis_flush(rc);
+
+        return NGX_OK;
+
+    case NGX_HTTP_VALIDIBOT_W_SUBSCRIBE:
+
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
+            || reply->element[0]->type != REDIS_REPLY_STRING
+            || reply->element[0]->len != sizeof("subscribe") - 1
+            || ngx_strncmp(reply->element[0]->str, "subscribe",
+                           sizeof("subscribe") - 1) != 0)
+        {
+            ngx_http_validibot_redis_fail(rc, "SUBSCRIBE failed");
+            return NGX_ERROR;
+        }
+
+        rc->subscribed = 1;
+        rc->backoff = 0;
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, redis->log, 0,
+                       "validibot: redis %V tracking", rc->peer.name);
+
+        ngx_add_timer(&rc->ping, redis->track_ping);
+
+        redis->track_handler(NGX_HTTP_VALIDIBOT_TRACK_UP, NULL);
+
+        return NGX_OK;
+
+    default: /* NGX_HTTP_VALIDIBOT_W_PING: ["pong", ""] once subscribed */
+        return NGX_OK;
+    }
+}
+
+
+/*
+ * With RESP2 a broken redirect goes unreported: a PING that is not
+ * answered within validibot_redis_timeout fails the connection (the
+ * timer of its waiter), which drops the cache.
+ */
+
+static void
+ngx_http_validibot_redis_ping_handler(ngx_event_t *ev)
+{
+    ngx_str_t                   argv[1];
+    ngx_http_validibot_conn_t  *rc;
+
+    rc = ev->data;
+
+    if (!rc->subscribed) {
+        return;
+    }
+
+    ngx_str_set(&argv[0], "PING");
+
+    if (ngx_http_validibot_redis_waiter(rc, NGX_HTTP_VALIDIBOT_W_PING) == NULL
+        || ngx_http_validibot_redis_append(rc, 1, argv) != NGX_OK)
+    {
+        ngx_http_validibot_redis_fail(rc, "out of memory");
+        return;
+    }
+
+    ngx_http_validibot_redis_arm(rc);
+    ngx_http_validibot_redis_flush(rc);
+
+    ngx_add_timer(&rc->ping, ngx_http_validibot_redis->track_ping);
 }

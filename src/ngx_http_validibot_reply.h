@@ -71,9 +71,9 @@ int ngx_http_validibot_reply_decode(const redisReply *reply,
  *   member  HMGET member:<org>:<user>  is_active roles   (only with an org)
  *
  * ngx_http_validibot_reply_compose() turns these replies (status and
- * member both NULL without an org; usage is a string or a nil) into the reply the script would have
- * given, built in "out", for ngx_http_validibot_reply_decode().  "user"
- * is the guessed owner.  It
+ * member both NULL without an org; usage is a string or a nil) into the
+ * reply the script would have given, built in "out", for
+ * ngx_http_validibot_reply_decode().  "user" is the guessed owner.  It
  * returns NGX_HTTP_VALIDIBOT_COMPOSE_OTHER when the key record names
  * another owner (or none that can be hinted): its user and membership
  * reads are of no use, ask the script.  Otherwise *result is the script's
