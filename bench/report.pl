@@ -13,7 +13,8 @@ my ($tsv, $cg_tsv, $cg_dir, $cg_n1, $cg_n2, $pool, $lua_pool, $conns,
     $duration, $rounds) = @ARGV;
 my $upstream = $ENV{BENCH_UPSTREAM_MODE} // 'process';
 
-my @order = qw(baseline module-cold module-hot module-script lua auth_request);
+my @order = qw(baseline module-cold module-hot module-script module-cache-hot
+               module-cache-cold lua lua-cache-hot auth_request);
 my (%by, @rows);
 
 open my $f, '<', $tsv or die "$tsv: $!\n";
@@ -69,7 +70,10 @@ my %desc = (
     'module-cold'  => 'module, 10,000 keys',
     'module-hot'   => 'module, 10 keys',
     'module-script' => 'module, 10,000 keys, validibot_owner_hints off',
+    'module-cache-hot'  => 'module, validibot_cache, 10 keys',
+    'module-cache-cold' => 'module, validibot_cache, 10,000 keys',
     'lua'          => 'access_by_lua + lua-nginx-redis',
+    'lua-cache-hot' => 'access_by_lua, 1 s lrucache, 10 keys',
     'auth_request' => 'auth_request → Lua auth service',
 );
 
@@ -154,6 +158,23 @@ for my $v (qw(module-cold module-hot)) {
     push @t, [ "p99 of $v ≤ 1.5× baseline p99", $p <= 1.5,
                sprintf('%.2f×', $p) ];
 }
+for my $v (qw(module-cache-hot module-cache-cold)) {
+    my $p = median(ratio($v, 'baseline', 'p99_us'));
+    push @t, [ "p99 of $v ≤ 1.2× baseline p99 (issue 14)", $p <= 1.2,
+               sprintf('%.2f×', $p) ];
+}
+my $ch = median(ratio('module-cache-hot', 'baseline'));
+my $ch_cap = median(map { 1 / $_ }
+                    ratio('module-cache-hot', 'baseline',
+                          'worker_us_per_req'));
+push @t, [ 'module-cache-hot ≥ 0.97× baseline (issue 14)', $ch >= 0.97,
+           sprintf('%.2f× req/s (CPU capacity %.2f×)', $ch, $ch_cap) ];
+my $cl = median(ratio('module-cache-hot', 'lua-cache-hot'));
+push @t, [ 'module-cache-hot ahead of lua-cache-hot (issue 14)', $cl > 1,
+           sprintf('%.2f×', $cl) ];
+my $cc = median(ratio('module-cache-cold', 'module-cold'));
+push @t, [ 'module-cache-cold no worse than module-cold (≥ 0.95×, the '
+           . 'noise; issue 14)', $cc >= 0.95, sprintf('%.2f×', $cc) ];
 my @held = (col('module-cold', 'redis_conns'), col('module-hot', 'redis_conns'));
 my $ok = @held && !grep { $_ != $pool } @held;
 push @t, [ "Redis connections per worker = validibot_redis_connections ($pool)",

@@ -6,7 +6,12 @@
 #   module-hot    the module, 10 keys in rotation
 #   module-script the module with validibot_owner_hints off: the lookup
 #                 script on every request, 10,000 keys
+#   module-cache-hot   the module with validibot_cache, 10 keys
+#   module-cache-cold  the module with validibot_cache, 10,000 keys
 #   lua           access_by_lua + lua-nginx-redis doing the same check
+#   lua-cache-hot the same with successes kept 1 s in a resty.lrucache
+#                 (fast, but a revoked key works on for up to a second),
+#                 10 keys
 #   auth_request  auth_request to an auth service doing the same check
 #
 # one nginx worker under test (pinned to one CPU), wrk on loopback (pinned
@@ -48,7 +53,7 @@ upstream=${BENCH_UPSTREAM:-process}
 cold_keys=10000
 hot_keys=10
 path=/api/v1/orgs/acme/workflows/
-variants=${BENCH_VARIANTS:-baseline module-cold module-hot module-script lua auth_request}
+variants=${BENCH_VARIANTS:-baseline module-cold module-hot module-script module-cache-hot module-cache-cold lua lua-cache-hot auth_request}
 
 rm -rf "$run"
 mkdir -p "$run/logs" "$run/conf" "$run/cg"
@@ -69,14 +74,16 @@ rcli() {
 conf_of() {
     case $1 in
         module-script) echo module-script ;;
+        module-cache-*) echo module-cache ;;
         module-*) echo module ;;
+        lua-cache-*) echo lua-cache ;;
         *)        echo "$1" ;;
     esac
 }
 
 nkeys_of() {
     case $1 in
-        module-hot) echo $hot_keys ;;
+        *-hot) echo $hot_keys ;;
         *)          echo $cold_keys ;;
     esac
 }
@@ -255,6 +262,24 @@ grep -q 'validibot_owner_hints off' "$run/conf/module-script.conf"
 "$nginx" -p "$run/" -e "$run/logs/error.log" -t -q \
     -c "$run/conf/module-script.conf"
 
+# module-cache: the same, with validibot_cache (room for every key)
+for s in "" -cg; do
+    sed 's#^\( *\)validibot_redis_connections.*#&\n\1validibot_cache zone=keys:64m;#' \
+        "$run/conf/module$s.conf" > "$run/conf/module-cache$s.conf"
+done
+grep -q 'validibot_cache zone' "$run/conf/module-cache.conf"
+"$nginx" -p "$run/" -e "$run/logs/error.log" -t -q \
+    -c "$run/conf/module-cache.conf"
+
+# lua-cache: the Lua peer with a 1 s lrucache of successes
+for s in "" -cg; do
+    sed 's#^\( *\)realm = .*#&\n\1cache_ttl = 1,#' \
+        "$run/conf/lua$s.conf" > "$run/conf/lua-cache$s.conf"
+done
+grep -q 'cache_ttl = 1' "$run/conf/lua-cache.conf"
+"$nginx" -p "$run/" -e "$run/logs/error.log" -t -q \
+    -c "$run/conf/lua-cache.conf"
+
 
 # --- correctness first ---------------------------------------------------
 
@@ -262,7 +287,8 @@ good=$(head -1 "$run/keys.txt")
 bad=${good%?}$( [ "${good: -1}" = 0 ] && echo 1 || echo 0 )
 unknown=vbk_1_$(printf '%032d' 0)_${good##*_}
 
-for c in baseline module module-script lua auth_request; do
+for c in baseline module module-script module-cache lua lua-cache \
+         auth_request; do
     start_nginx $c
     expect "$c valid key" 200 "$(http_status "$good")"
     expect "$c body" "ok" "$(cat "$run/body")"
