@@ -19,7 +19,7 @@ SOAK_REQUESTS ?= 1000000
 
 ASAN_OBJS = $(BUILD)/asan/nginx-1.22.1/objs
 
-.PHONY: faults faults-asan soak stress-deps
+.PHONY: faults faults-asan soak stress-cache stress-deps
 
 stress-deps: deps
 	@sh scripts/deps.sh wrk redis-tools
@@ -42,3 +42,12 @@ soak: stress-deps
 	$(MAKE) module
 	NGINX_BIN=$(NGINX_BIN) MODULE_SO=$(MODULE_SO) \
 	    SOAK_REQUESTS=$(SOAK_REQUESTS) bash stress/soak.sh
+
+# validibot_cache exactness: 8 kinds of change x CACHE_TRIALS (1000) under
+# load with 4 workers; fails on any stale success (stress/cache-exact.pl)
+CACHE_TRIALS ?= 1000
+
+stress-cache: stress-deps
+	$(MAKE) module
+	NGINX_BIN=$(NGINX_BIN) MODULE_SO=$(MODULE_SO) \
+	    perl stress/cache-exact.pl $(CACHE_TRIALS)
