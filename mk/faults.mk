@@ -8,6 +8,8 @@
 #   make soak                   1,000,000 requests through one worker;
 #                               fails if its RSS grows by more than 1 MiB
 #   make soak SOAK_REQUESTS=200000
+#   make stress-cache           validibot_cache exactness, 8 changes x 1,000
+#                               trials under load (CACHE_TRIALS=...)
 #
 # Knobs (environment): FAULT_SECS, FAULT_CONNECTIONS, FAULT_RSS_SLACK_KB,
 # REDIS_TIMEOUT, SOAK_WARMUP, SOAK_MAX_GROWTH_KB, SOAK_CONNECTIONS; see
