@@ -536,11 +536,11 @@ static ngx_uint_t                  ngx_http_validibot_hooks;
 static ngx_int_t
 ngx_http_validibot_handler(ngx_http_request_t *r)
 {
-    time_t                           left;
-    ngx_str_t                        value, lookup_org, addr;
-    ngx_http_cleanup_t              *cln;
-    ngx_http_validibot_ctx_t        *ctx;
-    ngx_http_validibot_loc_conf_t   *lcf;
+    time_t                             left;
+    ngx_str_t                          value, lookup_org, addr;
+    ngx_http_cleanup_t                *cln;
+    ngx_http_validibot_ctx_t          *ctx;
+    ngx_http_validibot_loc_conf_t     *lcf;
     ngx_http_validibot_cred_e          cred;
     ngx_http_validibot_record_t        rec;
     ngx_http_validibot_waiter_t       *w;

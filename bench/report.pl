@@ -233,7 +233,9 @@ if (%cg) {
           " one keep-alive connection, 10,000 keys in rotation (each ",
           "request the key's first lookup in that worker: the script), and ",
           "for module-hinted 100 keys (every counted request a hinted ",
-          "lookup, plain HMGET/HGET). Per request ",
+          "lookup, plain HMGET/HGET), and for module-cache-hot 10 keys ",
+          "with validibot_cache (every counted request a cache hit). ",
+          "Per request ",
           "= (instructions for $cg_n2 requests − for $cg_n1) / ",
           $cg_n2 - $cg_n1, ", so start-up cancels out. User-space ",
           "instructions of the nginx process only (not the kernel, not ",
@@ -242,13 +244,14 @@ if (%cg) {
           "here; on this CPU (sha_ni) it costs less in real time.\n\n";
     print "| variant | instructions/request | over baseline |\n";
     print "|---|---:|---:|\n";
-    for my $c (qw(baseline module module-hinted lua)) {
+    for my $c (qw(baseline module module-hinted module-cache-hot lua)) {
         next unless defined $cg{$c};
         printf "| %s | %d | %s |\n", $c, $cg{$c},
             $c eq 'baseline' ? '-' : sprintf('%+d', $cg{$c} - $cg{baseline});
     }
     print "\n";
-    profile();
+    profile('module', 'the module\'s');
+    profile('module-cache', 'a cache hit\'s (module-cache-hot)');
 }
 
 # per-request instructions by function: (file for n2 - file for n1) / dn
@@ -301,8 +304,9 @@ sub group {
 }
 
 sub profile {
+    my ($c, $what) = @_;
     my $base = per_request('baseline', 'self');
-    my $mod = per_request('module', 'self');
+    my $mod = per_request($c, 'self');
     return unless $base && $mod;
 
     my (%g, %seen, $total);
@@ -313,15 +317,15 @@ sub profile {
         $total += $d;
     }
 
-    print "Where the module's extra instructions per request go ",
-          "(exclusive cost, module run minus baseline run):\n\n";
+    print "Where $what extra instructions per request go ",
+          "(exclusive cost, $c run minus baseline run):\n\n";
     print "| part | instructions/request |\n|---|---:|\n";
     for my $k (sort { $g{$b} <=> $g{$a} } keys %g) {
         printf "| %s | %+.0f |\n", $k, $g{$k};
     }
     printf "| total | %+.0f |\n\n", $total;
 
-    my $incl = per_request('module', 'incl');
+    my $incl = per_request($c, 'incl');
     return unless $incl;
 
     # not the filters: their inclusive cost is the rest of nginx's chain
@@ -330,7 +334,7 @@ sub profile {
     @fn = sort { $incl->{$b} <=> $incl->{$a} } @fn;
     splice @fn, 14 if @fn > 14;
 
-    print "The module's functions, inclusive instructions per request ",
+    print "The functions of $c, inclusive instructions per request ",
           "(each with what it calls):\n\n";
     print "| function | instructions/request |\n|---|---:|\n";
     for my $k (@fn) {

@@ -480,9 +480,11 @@ cg_run() {
 if [ "$callgrind" = 1 ]; then
     # module: every key new to the worker (the script); module-hinted:
     # 100 keys, so all the requests counted are hinted lookups
-    for c in baseline module module-hinted lua; do
+    # module-cache-hot: 10 keys, every counted request a cache hit
+    for c in baseline module module-hinted module-cache-hot lua; do
         conf=${c%-hinted} keys=$cold_keys tag=
         [ "$c" = module-hinted ] && keys=100 tag=-hinted
+        [ "$c" = module-cache-hot ] && conf=module-cache keys=$hot_keys
         i1=$(cg_run $conf $keys "$cg_n1" $tag)
         i2=$(cg_run $conf $keys "$cg_n2" $tag)
         per=$(( (i2 - i1) / (cg_n2 - cg_n1) ))
@@ -492,7 +494,7 @@ if [ "$callgrind" = 1 ]; then
 
     # per-function profiles for report.pl: exclusive for both, inclusive
     # for the module, each at both request counts so start-up cancels out
-    for c in baseline module; do
+    for c in baseline module module-cache; do
         for n in "$cg_n1" "$cg_n2"; do
             callgrind_annotate --auto=no --threshold=100 \
                 "$run/cg/$c-$n.out" > "$run/cg/$c-$n.self" 2>/dev/null
