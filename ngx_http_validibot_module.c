@@ -759,8 +759,10 @@ ngx_http_validibot_verdict(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_record_t *rec,
     ngx_http_validibot_cache_entry_t *e)
 {
+    u_char                            tag[NGX_HTTP_VALIDIBOT_PRF_LEN];
     uint32_t                          need[NGX_HTTP_VALIDIBOT_MAX_REQUIRE];
     ngx_uint_t                        i, status;
+    const u_char                     *known;
     ngx_http_validibot_check_t        chk;
     ngx_http_validibot_require_t     *req;
     ngx_http_validibot_loc_conf_t    *lcf;
@@ -791,7 +793,21 @@ ngx_http_validibot_verdict(ngx_http_request_t *r,
         }
     }
 
+    if (e) {
+        /*
+         * A secret that matched this entry's digest before left its tag:
+         * the same credential again needs no HMAC-SHA256.
+         */
+        ngx_http_validibot_track_tag(&ctx->key, tag);
+        known = ngx_http_validibot_cache_tag_get(e);
+        chk.verified = (known && ngx_http_validibot_prf_equal(known, tag));
+    }
+
     status = ngx_http_validibot_check(&chk, rec);
+
+    if (e && chk.secret_ok && !chk.verified) {
+        ngx_http_validibot_cache_tag_set(e, tag);
+    }
 
     if (status == NGX_HTTP_VALIDIBOT_OK) {
         f = rec->field;

@@ -35,11 +35,13 @@ struct ngx_http_validibot_cache_entry_s {
     uint64_t                          expires;
     unsigned char                     kind;
     unsigned char                     used_len; /* 0xff: nil */
+    unsigned char                     tagged;
     uint16_t                          org_len;
     uint16_t                          present;  /* a bit per field */
     uint16_t                          off[NGX_HTTP_VALIDIBOT_NFIELDS];
     uint16_t                          len[NGX_HTTP_VALIDIBOT_NFIELDS];
     unsigned char                     id[32];
+    unsigned char                     tag[NGX_HTTP_VALIDIBOT_PRF_LEN];
     unsigned char                     used[NGX_HTTP_VALIDIBOT_CACHE_USED_MAX
                                            + 1];
     unsigned char                     data[NGX_HTTP_VALIDIBOT_CACHE_DATA];
@@ -399,6 +401,7 @@ ngx_http_validibot_cache_put(ngx_http_validibot_cache_t *c,
     e->expires = now + ttl;
     e->present = 0;
     e->used_len = 0xff;
+    e->tagged = 0;
     e->org_len = (uint16_t) org_len;
     memcpy(e->id, public_id, 32);
 
@@ -458,6 +461,22 @@ ngx_http_validibot_cache_put(ngx_http_validibot_cache_t *c,
     }
 
     return e;
+}
+
+
+const unsigned char *
+ngx_http_validibot_cache_tag_get(ngx_http_validibot_cache_entry_t *e)
+{
+    return e->tagged ? e->tag : NULL;
+}
+
+
+void
+ngx_http_validibot_cache_tag_set(ngx_http_validibot_cache_entry_t *e,
+    const unsigned char *tag)
+{
+    memcpy(e->tag, tag, NGX_HTTP_VALIDIBOT_PRF_LEN);
+    e->tagged = 1;
 }
 
 

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "ngx_http_validibot_reply.h"
+#include "ngx_http_validibot_prf.h"
 
 
 /* bytes of fields an entry holds; a bigger reply is not cached */
@@ -83,6 +84,17 @@ ngx_http_validibot_cache_entry_t *ngx_http_validibot_cache_put(
     ngx_http_validibot_cache_t *c, const unsigned char *public_id,
     const unsigned char *org, size_t org_len,
     const ngx_http_validibot_record_t *rec, uint64_t now, uint64_t ttl);
+
+/*
+ * The tag (ngx_http_validibot_prf()) of a credential whose secret matched
+ * this entry's digest: a later hit with the same tag skips the digest.
+ * tag_get() returns NULL when there is none.  An entry is never updated
+ * in place otherwise: a changed record is a new entry, with no tag.
+ */
+const unsigned char *ngx_http_validibot_cache_tag_get(
+    ngx_http_validibot_cache_entry_t *e);
+void ngx_http_validibot_cache_tag_set(ngx_http_validibot_cache_entry_t *e,
+    const unsigned char *tag);
 
 /* a usage write was sent at "at" (unix seconds): remember it */
 void ngx_http_validibot_cache_used(ngx_http_validibot_cache_entry_t *e,

@@ -46,11 +46,15 @@ typedef struct {
     unsigned                          org;       /* an org was named */
     const uint32_t                   *need;      /* role masks, all must */
     size_t                            nneed;     /*   hold; any bit is ok */
+    unsigned                          verified;  /* the secret is known to
+                                                    match this record's
+                                                    digest: not digested */
 
     /* out */
     uint32_t                          roles;     /* membership's roles */
     int64_t                           expires_at; /* 0: never */
     const char                       *reason;    /* for the log; static */
+    unsigned                          secret_ok; /* the digest matched */
 } ngx_http_validibot_check_t;
 
 

@@ -6,6 +6,7 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+#include <openssl/rand.h>
 
 #include "ngx_http_validibot_track.h"
 #include "ngx_http_validibot_redis.h"
@@ -20,6 +21,7 @@ typedef struct {
     ngx_uint_t                    gen;       /* one more per loss */
     ngx_uint_t                    epoch;     /* one more per report */
     ngx_log_t                    *log;
+    u_char                        prf[NGX_HTTP_VALIDIBOT_PRF_KEY_LEN];
 } ngx_http_validibot_track_t;
 
 
@@ -56,6 +58,12 @@ ngx_http_validibot_track_init_process(ngx_cycle_t *cycle, size_t size,
         return NGX_ERROR;
     }
 
+    if (RAND_bytes(t->prf, sizeof(t->prf)) != 1) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "validibot: RAND_bytes() failed");
+        return NGX_ERROR;
+    }
+
     t->prefix = *prefix;
     t->gen = 1;
     t->log = cycle->log;
@@ -81,6 +89,21 @@ ngx_http_validibot_track_init_process(ngx_cycle_t *cycle, size_t size,
 }
 
 
+void
+ngx_http_validibot_track_tag(const ngx_http_validibot_key_t *key, u_char *tag)
+{
+    u_char  *p, in[1 + NGX_HTTP_VALIDIBOT_PUBLIC_ID_LEN
+                   + NGX_HTTP_VALIDIBOT_SECRET_LEN];
+
+    p = in;
+    *p++ = (u_char) key->format_version;
+    p = ngx_cpymem(p, key->public_id, NGX_HTTP_VALIDIBOT_PUBLIC_ID_LEN);
+    ngx_memcpy(p, key->secret, NGX_HTTP_VALIDIBOT_SECRET_LEN);
+
+    ngx_http_validibot_prf(ngx_http_validibot_track->prf, in, sizeof(in), tag);
+}
+
+
 /* after the Redis client's exit: closing the connection reports DOWN */
 
 void
@@ -91,6 +114,8 @@ ngx_http_validibot_track_exit_process(void)
     }
 
     ngx_http_validibot_cache_free(ngx_http_validibot_track->cache);
+    ngx_explicit_memzero(ngx_http_validibot_track->prf,
+                         NGX_HTTP_VALIDIBOT_PRF_KEY_LEN);
     ngx_http_validibot_track = NULL;
 }
 

@@ -21,6 +21,7 @@
 #include <ngx_core.h>
 
 #include "ngx_http_validibot_cache.h"
+#include "ngx_http_validibot_key.h"
 
 
 /* what a lookup remembers from when it was sent */
@@ -43,6 +44,14 @@ ngx_http_validibot_cache_entry_t *ngx_http_validibot_track_get(
     ngx_str_t *public_id, ngx_str_t *org, ngx_http_validibot_record_t *rec);
 
 void ngx_http_validibot_track_token(ngx_http_validibot_track_token_t *t);
+
+/*
+ * The credential's tag under this worker's PRF key, drawn at start-up
+ * (NGX_HTTP_VALIDIBOT_PRF_LEN bytes): what a hit compares instead of
+ * computing the digest again.  The tag is no use outside this process.
+ */
+void ngx_http_validibot_track_tag(const ngx_http_validibot_key_t *key,
+    u_char *tag);
 
 /* the entry stored, or NULL when refused (the race) or not cacheable */
 ngx_http_validibot_cache_entry_t *ngx_http_validibot_track_put(
