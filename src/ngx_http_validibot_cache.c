@@ -250,7 +250,9 @@ ngx_http_validibot_cache_user_is(ngx_http_validibot_cache_entry_t *e,
     const unsigned char *p, size_t len)
 {
     return e->len[NGX_HTTP_VALIDIBOT_F_USER] == len
-           && memcmp(e->data + e->off[NGX_HTTP_VALIDIBOT_F_USER], p, len) == 0;
+           && (len == 0
+               || memcmp(e->data + e->off[NGX_HTTP_VALIDIBOT_F_USER], p, len)
+                  == 0);
 }
 
 
@@ -258,7 +260,8 @@ static int
 ngx_http_validibot_cache_org_is(ngx_http_validibot_cache_entry_t *e,
     const unsigned char *p, size_t len)
 {
-    return e->org_len == len && memcmp(e->data, p, len) == 0;
+    /* no org may come as a NULL pointer: memcmp() must not see it */
+    return e->org_len == len && (len == 0 || memcmp(e->data, p, len) == 0);
 }
 
 

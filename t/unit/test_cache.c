@@ -150,6 +150,9 @@ main(void)
     ok(e && span_is(&out.field[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES], NULL),
        "no org and org acme are two entries");
     ok(!hit(c, a, "beta", 10), "org beta: a miss");
+    ok(ngx_http_validibot_cache_get(c, a, NULL, 0, 10, &out) != NULL
+       && span_is(&out.field[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES], NULL),
+       "no org as a NULL pointer, as nginx passes an empty string");
     ok(!hit(c, b, "acme", 10), "another id: a miss");
 
     ngx_http_validibot_cache_used(e, 1764003600);
