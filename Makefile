@@ -1,6 +1,6 @@
 # ngx_http_validibot_module
 #
-#   make            build the module (.so) and validibot-token
+#   make            build the module (.so), validibot-token, validibot-sync
 #   make test       install what is missing, build, run the whole suite
 #   make run        a real demo: Redis, demo data, nginx on 127.0.0.1:8080
 #
@@ -27,14 +27,12 @@ module: $(MODULE_SO)
 
 # Debian ships nginx's configured tree in nginx-dev: copy it once, configure
 # it with the same flags as /usr/sbin/nginx plus this module, then rebuild
-# only the module when a source changes.
+# only the module when a source changes.  NGINX_SRC=/path/to/nginx-x.y.z
+# builds for another nginx: flags from its conf_flags or `$(NGINX_BIN) -V`.
 $(BUILD)/nginx/objs/Makefile: config
 	@mkdir -p $(BUILD)
-	rm -rf $(BUILD)/nginx && cp -r $(NGINX_SRC) $(BUILD)/nginx
-	cd $(BUILD)/nginx && bash -c '. ./conf_flags && \
-	    ./configure "$${NGX_CONF_FLAGS[@]}" \
-	        --add-dynamic-module=$(CURDIR) >$(BUILD)/configure.log 2>&1' \
-	    || { tail -20 $(BUILD)/configure.log; exit 1; }
+	bash scripts/configure-nginx.sh $(NGINX_SRC) $(BUILD)/nginx \
+	    $(NGINX_BIN) $(BUILD)/configure.log
 
 $(MODULE_SO): $(BUILD)/nginx/objs/Makefile $(MODULE_SRCS)
 	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
@@ -51,7 +49,8 @@ stop:
 # prove run over the nginx suite and the validibot-token suite against one
 # redis-server that scripts/test.sh starts on a free port and stops
 # afterwards; then the nginx suite again on nginx and the module built with
-# ASan + UBSan (docs/hardening.md).
+# ASan + UBSan (docs/hardening.md); then on Debian trixie's nginx 1.26,
+# built from its source package (make compat, docs/testing.md).
 test: deps
 	$(MAKE) module tools
 	$(MAKE) unit-test
@@ -60,6 +59,7 @@ test: deps
 	VALIDIBOT_MODULE_SO=$(MODULE_SO) \
 	    bash scripts/test.sh t/ tools/t/
 	$(MAKE) test-asan
+	bash scripts/compat.sh trixie
 
 clean:
 	rm -rf $(BUILD) t/servroot* run

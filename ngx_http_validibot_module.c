@@ -992,6 +992,10 @@ ngx_http_validibot_decide(ngx_http_request_t *r,
         }
 
         /* under "satisfy any" a later success hides it */
+#if (nginx_version >= 1023000)
+        /* nginx 1.23+ hides the whole chain, another module's included */
+        h->next = r->headers_out.www_authenticate;
+#endif
         r->headers_out.www_authenticate = h;
     }
 
@@ -1641,6 +1645,9 @@ ngx_http_validibot_push_header(ngx_list_t *headers, ngx_uint_t name,
     h->key = hn->key;
     h->lowcase_key = hn->lowcase.data;
     h->value = *value;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
 
     return h;
 }
@@ -1856,6 +1863,11 @@ ngx_http_validibot_process_authorization(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t  *ctx;
 
     first = (r->headers_in.authorization == NULL);
+
+#if (nginx_version >= 1023000)
+    /* from 1.23 each header handler ends the header's list of repeats */
+    h->next = NULL;
+#endif
 
     if (first) {
         r->headers_in.authorization = h;

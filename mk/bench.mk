@@ -8,7 +8,13 @@
 #
 # Knobs: BENCH_ROUNDS, BENCH_DURATION, BENCH_CONNECTIONS, ... (bench/run.sh)
 
-.PHONY: bench bench-quick bench-deps
+#   make bench-sync    validibot-sync: COMMIT -> first refusal at the
+#                      gateway, p50/p99/max over 1,000 revocations under
+#                      load and during 1,000,000-row transactions; initial
+#                      load of 100,000 users/keys/memberships; RSS
+#                      (docs/sync.md; about 5 minutes)
+
+.PHONY: bench bench-quick bench-deps bench-sync
 
 bench-deps:
 	@sh scripts/deps.sh wrk valgrind perl openssl curl procps \
@@ -23,3 +29,7 @@ bench-quick: deps bench-deps
 	MODULE_SO=$(MODULE_SO) NGINX_BIN=$(NGINX_BIN) BENCH_ROUNDS=1 \
 	    BENCH_DURATION=2 BENCH_CALLGRIND=0 \
 	    BENCH_RESULTS=$(BUILD)/bench/results.md bash bench/run.sh
+
+bench-sync: deps bench-deps
+	$(MAKE) module tools
+	MODULE_SO=$(MODULE_SO) NGINX_BIN=$(NGINX_BIN) perl bench/sync.pl

@@ -49,3 +49,26 @@ tools-test: $(TOOLS_BIN) $(MODULE_SO)
 	VALIDIBOT_TOKEN_BIN=$(TOOLS_BIN) VALIDIBOT_MODULE_SO=$(MODULE_SO) \
 	    TEST_NGINX_BINARY="$${TEST_NGINX_BINARY:-$(NGINX_BIN)}" \
 	    prove tools/t/
+
+# validibot-sync, the PostgreSQL -> Redis bridge (docs/sync.md): its own
+# files in tools/sync/, the module's URL parser for validibot_redis URLs.
+
+SYNC_BIN      = $(BUILD)/validibot-sync
+SYNC_SRCS     = $(wildcard tools/sync/*.c) src/ngx_http_validibot_url.c
+SYNC_OBJS     = $(patsubst %.c,$(BUILD)/sync/%.o,$(SYNC_SRCS))
+SYNC_CFLAGS   = $(CFLAGS) -Isrc -Itools/sync -I$(shell pg_config \
+                    --includedir 2>/dev/null || echo /usr/include/postgresql)
+SYNC_LIBS     = -lpq -lhiredis
+
+.PHONY: sync
+
+tools: $(SYNC_BIN)
+
+sync: $(SYNC_BIN)
+
+$(SYNC_BIN): $(SYNC_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(SYNC_OBJS) $(SYNC_LIBS)
+
+$(BUILD)/sync/%.o: %.c $(wildcard tools/sync/*.h) src/ngx_http_validibot_url.h
+	@mkdir -p $(dir $@)
+	$(CC) $(SYNC_CFLAGS) -c -o $@ $<

@@ -11,8 +11,9 @@ UNIT_SAN      ?= -O1 -g -fno-omit-frame-pointer \
                  -fsanitize=address,undefined -fno-sanitize-recover=all
 UNIT_LIBS      = -lhiredis -lcrypto
 UNIT_SRCS      = $(shell grep -L -e '<ngx_config.h>' -e '<ngx_core.h>' \
-                     -e '<ngx_http.h>' src/*.c)
-UNIT_DEPS      = $(UNIT_SRCS) $(wildcard src/*.h) t/unit/tap.h mk/unit.mk
+                     -e '<ngx_http.h>' src/*.c) tools/sync/vs_pgoutput.c
+UNIT_DEPS      = $(UNIT_SRCS) $(wildcard src/*.h) tools/sync/vs_pgoutput.h \
+                 t/unit/tap.h mk/unit.mk
 UNIT_NAMES     = $(patsubst t/unit/%.c,%,$(wildcard t/unit/test_*.c))
 UNIT_TESTS     = $(addprefix $(BUILD)/unit/,$(UNIT_NAMES))
 UNIT_SAN_TESTS = $(addprefix $(BUILD)/unit-san/,$(UNIT_NAMES))
@@ -25,12 +26,12 @@ unit-san: $(UNIT_SAN_TESTS)
 
 $(BUILD)/unit/%: t/unit/%.c $(UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(UNIT_CC) $(UNIT_CFLAGS) -I src -I t/unit -o $@ $< $(UNIT_SRCS) \
+	$(UNIT_CC) $(UNIT_CFLAGS) -I src -I tools/sync -I t/unit -o $@ $< $(UNIT_SRCS) \
 	    $(UNIT_LIBS)
 
 $(BUILD)/unit-san/%: t/unit/%.c $(UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -I src -I t/unit -o $@ $< \
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -I src -I tools/sync -I t/unit -o $@ $< \
 	    $(UNIT_SRCS) $(UNIT_LIBS)
 
 # --exec '' makes prove run each file as a program, not as Perl

@@ -24,10 +24,11 @@
 # build (one with a planted bug, to see that the checks catch it).
 #
 # The source is the orig tarball of Debian's "nginx" source package,
-# fetched with `apt-get source --download-only` (a deb-src entry is added
-# when the machine has none) and checked against the SHA-256 that apt's
-# signed Sources index gives.  NGX_ORIG_TARBALL=/path/to/it skips the
-# download (its checksum is still checked).  Debian's own patches are not
+# fetched with `apt-get source --download-only` through a private apt
+# configuration for bookworm under $ASAN_DIR/apt (scripts/apt-suite.sh;
+# the machine's own apt sources are never edited) and checked against the
+# SHA-256 that apt's signed Sources index gives.  NGX_ORIG_TARBALL=/path/to/it
+# skips the download (its checksum is still checked).  Debian's own patches are not
 # applied (they live in debian.tar.xz, which is not needed for this): the
 # point is nginx's core under the sanitizers, with Debian's configure
 # flags.
@@ -78,89 +79,29 @@ fi
 
 # --- the source tarball -----------------------------------------------------
 
-# SHA-256 of the orig tarball from apt's Sources index (empty: no deb-src)
-orig_sha256() {
-    # no source package known yet is not an error here (pipefail)
-    { apt-cache showsrc nginx 2>/dev/null || true; } \
-        | awk -v f="$TARBALL_NAME" '
-            /^Checksums-Sha256:/ { s = 1; next }
-            /^[^ ]/              { s = 0 }
-            s && $3 == f         { print $1; exit }'
-}
+# bookworm's nginx source package, through a private apt configuration
+# (scripts/apt-suite.sh): the machine's apt sources are not touched
+. "$ROOT/scripts/apt-suite.sh"
 
-add_deb_src() {
-    local f=/etc/apt/sources.list.d/debian.sources
-    local out=/etc/apt/sources.list.d/validibot-deb-src.sources
-
-    if [ "$(id -u)" != 0 ]; then
-        log "no deb-src entry for nginx and not root: cannot add one"
-        exit 1
-    fi
-
-    if [ -f "$f" ]; then
-        # the same archives as the binary packages, as deb-src
-        sed -e 's/^Types:.*/Types: deb-src/' "$f" > "$out"
-    else
-        cat > "$out" <<'EOF'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb-src
-URIs: http://deb.debian.org/debian-security
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-    fi
-    log "added $out"
-}
-
-want=$(orig_sha256)
-if [ -z "$want" ]; then
-    log "apt knows no nginx source package: adding a deb-src entry"
-    add_deb_src
-    apt-get update -qq
-    want=$(orig_sha256)
-    if [ -z "$want" ]; then
-        log "still no nginx source package after apt-get update"
-        exit 1
-    fi
+if ! apt_suite_init bookworm "$ASAN_DIR/apt"; then
+    log "could not read bookworm's Sources index"
+    exit 1
 fi
 
-have=""
-[ -f "$TARBALL" ] && have=$(sha256sum "$TARBALL" | cut -d' ' -f1)
-
-if [ "$have" != "$want" ]; then
-    rm -f "$TARBALL"
-    if [ -n "${NGX_ORIG_TARBALL:-}" ]; then
-        cp "$NGX_ORIG_TARBALL" "$TARBALL"
-    else
-        log "fetching $TARBALL_NAME with apt-get source --download-only"
-        dl=$(mktemp -d "$ASAN_DIR/dl.XXXXXX")
-        # The .dsc and debian.tar.xz of a security update are sometimes
-        # gone from the mirror (404) while the orig tarball is there:
-        # apt then exits non-zero although it fetched what we need.
-        (cd "$dl" && apt-get source --download-only -qq nginx \
-            >"$ASAN_DIR/apt-source.log" 2>&1) || true
-        if [ ! -f "$dl/$TARBALL_NAME" ]; then
-            cat "$ASAN_DIR/apt-source.log" >&2
-            rm -rf "$dl"
-            log "apt-get source did not fetch $TARBALL_NAME"
-            exit 1
-        fi
-        mv "$dl/$TARBALL_NAME" "$TARBALL"
-        rm -rf "$dl"
-    fi
-    have=$(sha256sum "$TARBALL" | cut -d' ' -f1)
-    if [ "$have" != "$want" ]; then
-        log "$TARBALL_NAME: SHA-256 $have, apt's index says $want"
-        rm -f "$TARBALL"
-        exit 1
-    fi
+if [ -n "${NGX_ORIG_TARBALL:-}" ] && [ ! -f "$TARBALL" ]; then
+    cp "$NGX_ORIG_TARBALL" "$TARBALL"
 fi
+
+# checks a tarball already there, fetches it otherwise
+if ! got=$(apt_suite_orig "$ASAN_DIR/apt" nginx "$ASAN_DIR"); then
+    log "no verified $TARBALL_NAME"
+    exit 1
+fi
+if [ "$got" != "$TARBALL" ]; then
+    log "bookworm's nginx source is $(basename "$got"), not $TARBALL_NAME"
+    exit 1
+fi
+want=$(sha256sum "$TARBALL" | cut -d' ' -f1)
 
 # --- configure (once per tarball, flags and module config) ------------------
 

@@ -165,6 +165,7 @@ client sent invalid request
 
 === TEST 9: duplicate request headers reach upstream, duplicate response headers join
 # status 1 + 1 header + body 1 = 3
+# $http_x_dup is the first value up to nginx 1.22, both joined from 1.23
 --- http_config
     server {
         listen unix:$TEST_NGINX_SERVER_ROOT/logs/dup.sock;
@@ -185,8 +186,8 @@ X-Dup: 1
 X-Dup: 2
 --- response_headers
 X-Dup: one, two
---- response_body
-first=1
+--- response_body_like chomp
+\Afirst=1(, 2)?\n\z
 
 
 
@@ -306,6 +307,7 @@ GET /t
 
 === TEST 17: tcp_listen backend that never answers: client timeout with abort
 # tcp_query 1 + error_log 1 = 2 (ignore_response: no status/body checks)
+# proxy_http_version is 1.0 by default up to nginx 1.29.6, 1.1 from 1.29.7
 --- config
     location = /slow {
         proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_1;
@@ -316,7 +318,7 @@ GET /t
 --- tcp_reply eval
 ""
 --- tcp_query eval
-qr{^GET /slow HTTP/1\.0\r\n}
+qr{^GET /slow HTTP/1\.[01]\r\n}
 --- request
 GET /slow
 --- timeout: 300ms
