@@ -3,6 +3,8 @@
 #   make            build the module (.so), validibot-token, validibot-sync
 #   make test       install what is missing, build, run the whole suite
 #   make run        a real demo: Redis, demo data, nginx on 127.0.0.1:8080
+#   make demo-sync  the same fed from a PostgreSQL with Validibot's schema
+#                   by validibot-sync (docs/sync.md)
 #
 # Parts of the build live in mk/*.mk, one file per concern.
 
@@ -16,7 +18,7 @@ MODULE_SO    = $(BUILD)/ngx_http_validibot_module.so
 MODULE_SRCS  = ngx_http_validibot_module.c $(wildcard src/*.c) \
                $(wildcard src/*.h) config
 
-.PHONY: all module deps test run stop clean
+.PHONY: all module deps test run demo-sync stop clean
 
 all: module
 
@@ -41,6 +43,10 @@ $(MODULE_SO): $(BUILD)/nginx/objs/Makefile $(MODULE_SRCS)
 run: deps
 	$(MAKE) module tools
 	bash scripts/run.sh
+
+demo-sync: deps
+	$(MAKE) module tools
+	bash scripts/demo-sync.sh
 
 stop:
 	sh scripts/stop.sh

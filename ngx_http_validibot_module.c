@@ -105,6 +105,7 @@ typedef struct {
     time_t                            expiry_warning;
     ngx_uint_t                        preflight;
     ngx_flag_t                        cache;
+    ngx_uint_t                        superusers;
     ngx_uint_t                        whoami;   /* not inherited */
     ngx_str_t                        *challenge;
 } ngx_http_validibot_loc_conf_t;
@@ -203,6 +204,10 @@ static void ngx_http_validibot_exit_process(ngx_cycle_t *cycle);
 
 static char *ngx_http_validibot_redis_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_validibot_sync_max_lag(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_validibot_superusers(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_validibot_owner_hints(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_validibot_redis_connections(ngx_conf_t *cf,
@@ -264,6 +269,20 @@ static ngx_command_t  ngx_http_validibot_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_validibot_redis_connections,
       NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("validibot_sync_max_lag"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_validibot_sync_max_lag,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("validibot_superusers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_validibot_superusers,
+      NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
 
@@ -633,7 +652,12 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
 
     ctx->lookup_org = lookup_org;
 
-    if (lcf->cache) {
+    /*
+     * With a sync lag bound, every decision must see validibot-sync's
+     * heartbeat, which only a lookup reads: no cache then.
+     */
+
+    if (lcf->cache && vmcf->redis.sync_lag == 0) {
         e = ngx_http_validibot_track_get(&ctx->key_id, &lookup_org, &rec);
 
         if (e) {
@@ -710,6 +734,13 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
         goto done;
     }
 
+    if (reply == &ngx_http_validibot_redis_stale) {
+        (void) ngx_http_validibot_decide(r, ctx,
+                                           NGX_HTTP_VALIDIBOT_STORE_ERROR,
+                                           "validibot-sync lagging");
+        goto done;
+    }
+
     if (ngx_http_validibot_reply_decode(reply, &rec) != 0) {
         if (reply->type == REDIS_REPLY_ERROR) {
             ngx_log_error(NGX_LOG_ERR, c->log, 0,
@@ -731,7 +762,7 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
 
     e = NULL;
 
-    if (lcf->cache) {
+    if (lcf->cache && vmcf->redis.sync_lag == 0) {
         e = ngx_http_validibot_track_put(&ctx->token, &ctx->key_id,
                                          &ctx->lookup_org, &rec,
                                          vmcf->cache_ttl,
@@ -781,6 +812,7 @@ ngx_http_validibot_verdict(ngx_http_request_t *r,
     chk.leeway = lcf->expiry_leeway;
     chk.max_age = lcf->max_key_age;
     chk.org = (ctx->org.len != 0);
+    chk.superusers = lcf->superusers;
     chk.need = need;
 
     if (lcf->require) {
@@ -2143,6 +2175,7 @@ ngx_http_validibot_create_main_conf(ngx_conf_t *cf)
     vmcf->redis.timeout = NGX_CONF_UNSET_MSEC;
     vmcf->redis.connections = NGX_CONF_UNSET_UINT;
     vmcf->redis.hints = NGX_CONF_UNSET_UINT;
+    vmcf->redis.sync_lag = NGX_CONF_UNSET_MSEC;
     vmcf->usage_interval = NGX_CONF_UNSET_MSEC;
     vmcf->cache_ttl = NGX_CONF_UNSET_MSEC;
     vmcf->cache_negative_ttl = NGX_CONF_UNSET_MSEC;
@@ -2173,6 +2206,7 @@ ngx_http_validibot_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(vmcf->redis.timeout, 500);
     ngx_conf_init_uint_value(vmcf->redis.connections, 2);
     ngx_conf_init_uint_value(vmcf->redis.hints, 65536);
+    ngx_conf_init_msec_value(vmcf->redis.sync_lag, 0);
     ngx_conf_init_msec_value(vmcf->usage_interval, 3600000);
     ngx_conf_init_msec_value(vmcf->cache_ttl, 60000);
     ngx_conf_init_msec_value(vmcf->cache_negative_ttl, 1000);
@@ -2214,6 +2248,7 @@ ngx_http_validibot_create_loc_conf(ngx_conf_t *cf)
     conf->expiry_warning = NGX_CONF_UNSET;
     conf->preflight = NGX_CONF_UNSET_UINT;
     conf->cache = NGX_CONF_UNSET;
+    conf->superusers = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -2253,6 +2288,7 @@ ngx_http_validibot_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                              7 * 86400);
     ngx_conf_merge_uint_value(conf->preflight, prev->preflight,
                               NGX_HTTP_VALIDIBOT_PREFLIGHT_AUTHENTICATE);
+    ngx_conf_merge_uint_value(conf->superusers, prev->superusers, 1);
 
     /* on wherever a zone is declared, unless said otherwise */
 
@@ -2591,6 +2627,74 @@ ngx_http_validibot_parse_addr(ngx_conf_t *cf,
         vmcf->redis.password.len = url.password.len;
         vmcf->redis.password.data = (u_char *) url.password.data;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/* Validibot lets superusers into every org: "allow" does the same */
+
+static char *
+ngx_http_validibot_superusers(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_validibot_loc_conf_t *lcf = conf;
+
+    ngx_str_t  *value;
+
+    if (lcf->superusers != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "allow") == 0) {
+        lcf->superusers = 1;
+
+    } else if (ngx_strcmp(value[1].data, "deny") == 0) {
+        lcf->superusers = 0;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_superusers\" must be \"allow\" or "
+                           "\"deny\", not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_validibot_sync_max_lag(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_validibot_main_conf_t *vmcf = conf;
+
+    ngx_str_t   *value;
+    ngx_msec_t   ms;
+
+    if (vmcf->redis.sync_lag != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        vmcf->redis.sync_lag = 0;
+        return NGX_CONF_OK;
+    }
+
+    ms = ngx_parse_time(&value[1], 0);
+
+    if (ms == (ngx_msec_t) NGX_ERROR || ms == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_sync_max_lag\" must be \"off\" or "
+                           "a time above 0 (\"5s\", \"1500ms\"), not \"%V\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    vmcf->redis.sync_lag = ms;
 
     return NGX_CONF_OK;
 }

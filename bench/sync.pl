@@ -11,6 +11,7 @@
 #      the first 401 the gateway gives for that key
 #   3. the same while unrelated SYNC_BENCH_BIG_ROWS-row transactions
 #      (default 1,000,000) commit, back to back, in another session
+#      (SYNC_BENCH_BIG_REVOCATIONS, default 100, revocations)
 #   4. the bridge's RSS (VmRSS, VmHWM)
 #
 # A private PostgreSQL 15 cluster, redis-server and nginx, on loopback.
@@ -34,7 +35,7 @@ my $nginx = $ENV{NGINX_BIN} || '/usr/sbin/nginx';
 my $N = $ENV{SYNC_BENCH_USERS} // 100000;
 my $REV = $ENV{SYNC_BENCH_REVOCATIONS} // 1000;
 my $BIG = $ENV{SYNC_BENCH_BIG_ROWS} // 1000000;
-my $BIG_REV = $ENV{SYNC_BENCH_BIG_REVOCATIONS} // 300;
+my $BIG_REV = $ENV{SYNC_BENCH_BIG_REVOCATIONS} // 100;
 my $out = $ENV{SYNC_BENCH_RESULTS} || "$top/build/bench/sync.md";
 my $P = $PREFIX;
 
@@ -42,6 +43,9 @@ die "module not built: $so\n" unless -f $so;
 die "validibot-sync not built\n" unless -x sync_bin();
 
 sub say { print STDERR "sync-bench: @_\n" }
+
+# stopped early: SyncTest's END still stops PostgreSQL, Redis, nginx
+$SIG{TERM} = $SIG{INT} = sub { exit 1 };
 
 # as a production database would run: the default decoding memory
 # (64MB) and synchronous commits; fsync off (the disk is not measured)
@@ -143,6 +147,10 @@ sub revoke_one {
 say "revoking $REV keys under request load";
 my @lat = map { revoke_one($rk[$_]) } 0 .. $REV - 1;
 my $wrk_rps = stop_wrk($wrk_pid);
+say sprintf "under load (%.0f req/s): p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+    $wrk_rps, pct(50, @lat), pct(99, @lat), pct(100, @lat);
+my %rss_mid = rss($spid);
+say "bridge RSS: $rss_mid{VmRSS} kB (peak $rss_mid{VmHWM} kB)";
 
 # --- 3. the same while 1,000,000-row transactions commit ---
 
@@ -158,6 +166,8 @@ if ($bpid == 0) {
 my $tb = time;
 my @blat = map { revoke_one($rk[$REV + $_]) } 0 .. $BIG_REV - 1;
 my $big_secs = time - $tb;
+say sprintf "during big transactions: p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+    pct(50, @blat), pct(99, @blat), pct(100, @blat);
 kill 'KILL', $bpid;
 waitpid $bpid, 0;
 my $wrk_rps2 = stop_wrk($wrk_pid);

@@ -233,6 +233,28 @@ ngx_http_validibot_check(ngx_http_validibot_check_t *chk,
                                          "org inactive");
     }
 
+    if (chk->superusers
+        && ngx_http_validibot_span_is(&f[NGX_HTTP_VALIDIBOT_F_USER_SUPERUSER],
+                                      "1"))
+    {
+        /*
+         * Validibot lets a superuser into every org and past every
+         * permission check; the roles shown are the membership's, if any.
+         */
+
+        if (ngx_http_validibot_span_is(&f[NGX_HTTP_VALIDIBOT_F_MEMBER_ACTIVE],
+                                       "1"))
+        {
+            chk->roles = ngx_http_validibot_roles_parse(
+                               f[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].data,
+                               f[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].len);
+        }
+
+        chk->superuser = 1;
+        chk->reason = "ok (superuser)";
+        return NGX_HTTP_VALIDIBOT_OK;
+    }
+
     if (f[NGX_HTTP_VALIDIBOT_F_MEMBER_ACTIVE].data == NULL) {
         return ngx_http_validibot_refuse(chk, NGX_HTTP_VALIDIBOT_NOT_MEMBER,
                                          "not a member");

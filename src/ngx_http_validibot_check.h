@@ -49,10 +49,13 @@ typedef struct {
     unsigned                          verified;  /* the secret is known to
                                                     match this record's
                                                     digest: not digested */
+    unsigned                          superusers; /* let them in (as
+                                                    Validibot does) */
 
     /* out */
     uint32_t                          roles;     /* membership's roles */
     int64_t                           expires_at; /* 0: never */
+    unsigned                          superuser; /* let in as one */
     const char                       *reason;    /* for the log; static */
     unsigned                          secret_ok; /* the digest matched */
 } ngx_http_validibot_check_t;

@@ -26,6 +26,7 @@ typedef struct {
     /* per bucket, not cumulative: one add per observation */
     ngx_atomic_t                 buckets[NGX_HTTP_VALIDIBOT_METRICS_NBUCKETS];
     ngx_atomic_t                 sum;           /* microseconds */
+    ngx_atomic_t                 heartbeat;     /* unix ms, 0: none */
     ngx_uint_t                   nstatus;
     ngx_atomic_t                 status[1];
 } ngx_http_validibot_metrics_sh_t;
@@ -397,6 +398,31 @@ ngx_http_validibot_metrics_latency(ngx_uint_t usec)
 }
 
 
+void
+ngx_http_validibot_metrics_heartbeat(int64_t ms)
+{
+    ngx_atomic_uint_t                  old;
+    ngx_http_validibot_metrics_ctx_t  *ctx;
+
+    ctx = ngx_http_validibot_metrics_get();
+    if (ctx == NULL || ms <= 0) {
+        return;
+    }
+
+    /* the newest any worker saw */
+
+    do {
+        old = ctx->sh->heartbeat;
+
+        if ((ngx_atomic_uint_t) ms <= old) {
+            return;
+        }
+
+    } while (!ngx_atomic_cmp_set(&ctx->sh->heartbeat, old,
+                                 (ngx_atomic_uint_t) ms));
+}
+
+
 ngx_int_t
 ngx_http_validibot_metrics_render(ngx_pool_t *pool, ngx_str_t *out)
 {
@@ -404,7 +430,8 @@ ngx_http_validibot_metrics_render(ngx_pool_t *pool, ngx_str_t *out)
     size_t                              len;
     ngx_uint_t                          i, nstatus;
     ngx_atomic_int_t                    depth;
-    ngx_atomic_uint_t                   n, total, sum;
+    ngx_time_t                         *tp;
+    ngx_atomic_uint_t                   n, total, sum, now, age;
     ngx_http_validibot_metrics_sh_t    *sh;
     ngx_http_validibot_metrics_ctx_t   *ctx;
     ngx_http_validibot_metrics_desc_t  *d;
@@ -453,6 +480,12 @@ ngx_http_validibot_metrics_render(ngx_pool_t *pool, ngx_str_t *out)
            + NGX_HTTP_VALIDIBOT_METRICS_NBUCKETS
              * (sizeof("validibot_lookup_duration_seconds_bucket{le=\"\"} \n")
                 - 1 + sizeof("0.00025") - 1 + NGX_ATOMIC_T_LEN);
+
+    len += sizeof("# HELP validibot_sync_heartbeat_age_seconds "
+                  "Age of the newest validibot-sync heartbeat read.\n"
+                  "# TYPE validibot_sync_heartbeat_age_seconds gauge\n"
+                  "validibot_sync_heartbeat_age_seconds .\n") - 1
+           + 2 * NGX_ATOMIC_T_LEN;
 
     /* one spare byte: a full buffer then means truncation */
     len++;
@@ -535,6 +568,21 @@ ngx_http_validibot_metrics_render(ngx_pool_t *pool, ngx_str_t *out)
                      "validibot_lookup_duration_seconds_sum %uA.%06uA\n"
                      "validibot_lookup_duration_seconds_count %uA\n",
                      sum / 1000000, sum % 1000000, total);
+
+    /* only once a heartbeat was read: validibot_sync_max_lag is set */
+
+    if (sh && sh->heartbeat) {
+        tp = ngx_timeofday();
+        now = (ngx_atomic_uint_t) tp->sec * 1000 + tp->msec;
+        age = now > sh->heartbeat ? now - sh->heartbeat : 0;
+
+        p = ngx_slprintf(p, last,
+                         "# HELP validibot_sync_heartbeat_age_seconds "
+                         "Age of the newest validibot-sync heartbeat read.\n"
+                         "# TYPE validibot_sync_heartbeat_age_seconds gauge\n"
+                         "validibot_sync_heartbeat_age_seconds %uA.%03uA\n",
+                         age / 1000, age % 1000);
+    }
 
     if (p == last) {
         /* the estimate above is an upper bound: this is a bug */

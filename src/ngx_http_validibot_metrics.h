@@ -61,6 +61,12 @@ void ngx_http_validibot_metrics_tracking(ngx_int_t delta);
 /* a finished lookup's latency, in microseconds */
 void ngx_http_validibot_metrics_latency(ngx_uint_t usec);
 
+/*
+ * the newest validibot-sync heartbeat read (unix ms), for the gauge
+ * validibot_sync_heartbeat_age_seconds (there once one was read)
+ */
+void ngx_http_validibot_metrics_heartbeat(int64_t ms);
+
 /* the exposition text, allocated from the pool */
 ngx_int_t ngx_http_validibot_metrics_render(ngx_pool_t *pool, ngx_str_t *out);
 

@@ -39,6 +39,7 @@ typedef enum {
     NGX_HTTP_VALIDIBOT_W_SCRIPT,
     NGX_HTTP_VALIDIBOT_W_FIRE,
     NGX_HTTP_VALIDIBOT_W_ORG,
+    NGX_HTTP_VALIDIBOT_W_SYNC,
     NGX_HTTP_VALIDIBOT_W_TRACK_ID,    /* the tracking connection's */
     NGX_HTTP_VALIDIBOT_W_SUBSCRIBE,
     NGX_HTTP_VALIDIBOT_W_PING
@@ -89,6 +90,14 @@ struct ngx_http_validibot_conn_s {
     u_char                                status_str[
                                               NGX_HTTP_VALIDIBOT_STATUS_LEN];
 
+    /*
+     * With validibot_sync_max_lag, the lookups queued in one write share
+     * one read of validibot-sync's heartbeat, queued ahead of the first;
+     * the latest reply (unix ms, -1: none) judges every lookup after it.
+     */
+    ngx_uint_t                            sync_queued;
+    int64_t                               heartbeat;
+
     /* bytes queued for Redis: out[pos..len) */
     u_char                               *out;
     size_t                                out_pos;
@@ -115,6 +124,7 @@ typedef struct {
     ngx_log_t                            *log;
     ngx_http_validibot_hints_t           *hints;
     u_char                                sha[NGX_HTTP_VALIDIBOT_SHA_LEN];
+    time_t                                stale_logged;
 
     ngx_http_validibot_conn_t            *track;
     ngx_str_t                            *track_prefixes;
@@ -140,6 +150,12 @@ static ngx_int_t ngx_http_validibot_redis_append_hinted(
     ngx_http_validibot_conn_t *rc, ngx_http_validibot_waiter_t *w);
 static ngx_int_t ngx_http_validibot_redis_requeue(
     ngx_http_validibot_conn_t *rc, ngx_http_validibot_waiter_t *w);
+static ngx_int_t ngx_http_validibot_redis_append_sync(
+    ngx_http_validibot_conn_t *rc);
+static void ngx_http_validibot_redis_heartbeat(ngx_http_validibot_conn_t *rc,
+    redisReply *reply);
+static ngx_uint_t ngx_http_validibot_redis_is_stale(
+    ngx_http_validibot_conn_t *rc);
 static void ngx_http_validibot_redis_org_status(
     ngx_http_validibot_conn_t *rc, redisReply *reply);
 static ngx_int_t ngx_http_validibot_redis_lookup_reply(
@@ -159,6 +175,8 @@ static void ngx_http_validibot_redis_ping_handler(ngx_event_t *ev);
 
 
 static ngx_http_validibot_redis_t  *ngx_http_validibot_redis;
+
+redisReply  ngx_http_validibot_redis_stale;
 
 static ngx_str_t  ngx_http_validibot_script = ngx_string(
     NGX_HTTP_VALIDIBOT_SCRIPT);
@@ -181,10 +199,10 @@ static ngx_str_t  ngx_http_validibot_hinted_cmds[] = {
                             "$10\r\nrevoked_at\r\n$10\r\ncreated_at\r\n"
                             "$5\r\nlabel\r\n"),
 
-    /* HMGET user:<user> is_active email name */
-    NGX_HTTP_VALIDIBOT_RESP("*5\r\n$5\r\nHMGET\r\n"),
+    /* HMGET user:<user> is_active email name is_superuser */
+    NGX_HTTP_VALIDIBOT_RESP("*6\r\n$5\r\nHMGET\r\n"),
     NGX_HTTP_VALIDIBOT_RESP("$9\r\nis_active\r\n$5\r\nemail\r\n"
-                            "$4\r\nname\r\n"),
+                            "$4\r\nname\r\n$12\r\nis_superuser\r\n"),
 
     /* HGET org:<org> status */
     NGX_HTTP_VALIDIBOT_RESP("*3\r\n$4\r\nHGET\r\n"),
@@ -346,6 +364,12 @@ ngx_http_validibot_redis_lookup(ngx_str_t *public_id, ngx_str_t *org,
         ngx_log_error(NGX_LOG_INFO, log, 0,
                       "validibot: redis %V unavailable, waiting to reconnect",
                       &redis->conf->addr->name);
+        return NULL;
+    }
+
+    if (redis->conf->sync_lag && !rc->sync_queued
+        && ngx_http_validibot_redis_append_sync(rc) != NGX_OK)
+    {
         return NULL;
     }
 
@@ -1101,6 +1125,7 @@ ngx_http_validibot_redis_close(ngx_http_validibot_conn_t *rc)
 
     rc->nparts = 0;
     rc->org_len = 0;
+    rc->sync_queued = 0;
     rc->out_pos = 0;
     rc->out_len = 0;
     rc->state = NGX_HTTP_VALIDIBOT_IDLE;
@@ -1332,6 +1357,7 @@ ngx_http_validibot_redis_write_handler(ngx_event_t *wev)
 
     /* lookups queued from now on read the org's status anew */
     rc->org_len = 0;
+    rc->sync_queued = 0;
 
     while (rc->out_pos < rc->out_len) {
 
@@ -1546,6 +1572,10 @@ ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
 
         break;
 
+    case NGX_HTTP_VALIDIBOT_W_SYNC:
+        ngx_http_validibot_redis_heartbeat(rc, reply);
+        break;
+
     default: /* NGX_HTTP_VALIDIBOT_W_FIRE */
         if (reply->type == REDIS_REPLY_ERROR) {
             ngx_log_error(NGX_LOG_WARN, redis->log, 0,
@@ -1568,10 +1598,131 @@ ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
     w->handler = NULL;
 
     if (handler) {
+        if (w->type == NGX_HTTP_VALIDIBOT_W_LOOKUP && redis->conf->sync_lag
+            && ngx_http_validibot_redis_is_stale(rc))
+        {
+            reply = &ngx_http_validibot_redis_stale;
+        }
+
         handler(w->data, reply);
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * HGET <prefix>sync:state heartbeat_ms, ahead of the lookups of this
+ * write: the heartbeat rides in their round trip.
+ */
+
+static ngx_int_t
+ngx_http_validibot_redis_append_sync(ngx_http_validibot_conn_t *rc)
+{
+    u_char                       *p;
+    ngx_str_t                     argv[3];
+    ngx_http_validibot_redis_t   *redis;
+    ngx_http_validibot_waiter_t  *w;
+    u_char                        key[NGX_HTTP_VALIDIBOT_PREFIX_MAX_LEN
+                                      + sizeof("sync:state") - 1];
+
+    redis = ngx_http_validibot_redis;
+
+    p = ngx_cpymem(key, redis->conf->prefix.data, redis->conf->prefix.len);
+    p = ngx_cpymem(p, "sync:state", sizeof("sync:state") - 1);
+
+    ngx_str_set(&argv[0], "HGET");
+    argv[1].len = p - key;
+    argv[1].data = key;
+    ngx_str_set(&argv[2], "heartbeat_ms");
+
+    w = ngx_http_validibot_redis_waiter(rc, NGX_HTTP_VALIDIBOT_W_SYNC);
+    if (w == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_validibot_redis_append(rc, 3, argv) != NGX_OK) {
+        ngx_queue_remove(&w->queue);
+        rc->nwaiters--;
+        ngx_queue_insert_head(&redis->free, &w->queue);
+        return NGX_ERROR;
+    }
+
+    rc->sync_queued = 1;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_validibot_redis_heartbeat(ngx_http_validibot_conn_t *rc,
+    redisReply *reply)
+{
+    size_t   i;
+    int64_t  ms;
+
+    rc->heartbeat = -1;
+
+    if (reply->type != REDIS_REPLY_STRING || reply->len == 0
+        || reply->len > 15)
+    {
+        return;
+    }
+
+    ms = 0;
+
+    for (i = 0; i < reply->len; i++) {
+        if (reply->str[i] < '0' || reply->str[i] > '9') {
+            return;
+        }
+
+        ms = ms * 10 + (reply->str[i] - '0');
+    }
+
+    rc->heartbeat = ms;
+
+    ngx_http_validibot_metrics_heartbeat(ms);
+}
+
+
+/* the latest heartbeat read is missing or too old: once a second, why */
+
+static ngx_uint_t
+ngx_http_validibot_redis_is_stale(ngx_http_validibot_conn_t *rc)
+{
+    int64_t                      now, age;
+    ngx_time_t                  *tp;
+    ngx_http_validibot_redis_t  *redis;
+
+    redis = ngx_http_validibot_redis;
+    tp = ngx_timeofday();
+    now = (int64_t) tp->sec * 1000 + tp->msec;
+    age = now - rc->heartbeat;
+
+    if (rc->heartbeat > 0 && age <= (int64_t) redis->conf->sync_lag) {
+        return 0;
+    }
+
+    if (redis->stale_logged != tp->sec) {
+        redis->stale_logged = tp->sec;
+
+        if (rc->heartbeat > 0) {
+            ngx_log_error(NGX_LOG_ERR, redis->log, 0,
+                          "validibot: validibot-sync's heartbeat in redis "
+                          "%V is %L ms old, over validibot_sync_max_lag "
+                          "%M ms: lookups answer 503",
+                          &redis->conf->addr->name, age,
+                          redis->conf->sync_lag);
+
+        } else {
+            ngx_log_error(NGX_LOG_ERR, redis->log, 0,
+                          "validibot: no validibot-sync heartbeat in redis "
+                          "%V (validibot_sync_max_lag is set): lookups "
+                          "answer 503", &redis->conf->addr->name);
+        }
+    }
+
+    return 1;
 }
 
 

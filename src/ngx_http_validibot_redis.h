@@ -43,6 +43,8 @@ typedef struct {
     ngx_msec_t                   timeout;
     ngx_uint_t                   connections;
     ngx_uint_t                   hints;        /* owner hints; 0: off */
+    ngx_msec_t                   sync_lag;     /* validibot-sync heartbeat's
+                                                  max age; 0: not read */
     ngx_str_t                    prefix;
 } ngx_http_validibot_redis_conf_t;
 
@@ -59,6 +61,14 @@ void ngx_http_validibot_redis_exit_process(ngx_cycle_t *cycle);
 ngx_http_validibot_waiter_t *ngx_http_validibot_redis_lookup(
     ngx_str_t *public_id, ngx_str_t *org,
     ngx_http_validibot_redis_handler_pt handler, void *data, ngx_log_t *log);
+
+/*
+ * What a lookup's handler gets instead of the reply when
+ * validibot_sync_max_lag is set and validibot-sync's heartbeat, read in
+ * the same round trip, is missing or older than that (logged once a
+ * second): the records may be stale, the caller fails closed.
+ */
+extern redisReply  ngx_http_validibot_redis_stale;
 
 /* The request went away: its reply will be read and dropped. */
 void ngx_http_validibot_redis_cancel(ngx_http_validibot_waiter_t *w);

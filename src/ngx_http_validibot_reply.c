@@ -211,9 +211,11 @@ ngx_http_validibot_reply_compose(redisReply *key, redisReply *user_part,
 
     e[NGX_HTTP_VALIDIBOT_F_LAST_USED_AT] = part[2];
 
-    for (i = 0; i < NGX_HTTP_VALIDIBOT_USER_FIELDS; i++) {
+    for (i = 0; i < 3; i++) {
         e[NGX_HTTP_VALIDIBOT_F_USER_ACTIVE + i] = part[1]->element[i];
     }
+
+    e[NGX_HTTP_VALIDIBOT_F_USER_SUPERUSER] = part[1]->element[3];
 
     if (nparts == NGX_HTTP_VALIDIBOT_MAX_PARTS) {
         e[NGX_HTTP_VALIDIBOT_F_ORG_STATUS] = part[3];

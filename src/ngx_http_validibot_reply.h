@@ -32,6 +32,7 @@ typedef enum {
     NGX_HTTP_VALIDIBOT_F_MEMBER_ACTIVE,
     NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES,
     NGX_HTTP_VALIDIBOT_F_LAST_USED_AT,
+    NGX_HTTP_VALIDIBOT_F_USER_SUPERUSER,
     NGX_HTTP_VALIDIBOT_NFIELDS
 } ngx_http_validibot_field_e;
 
@@ -65,7 +66,7 @@ int ngx_http_validibot_reply_decode(const redisReply *reply,
  *
  *   key     HMGET key:<id>  user digest digest_version expires_at
  *                           revoked_at created_at label
- *   user    HMGET user:<user>  is_active email name
+ *   user    HMGET user:<user>  is_active email name is_superuser
  *   usage   HGET usage:<id> last_used_at
  *   status  HGET org:<org> status             (only with an org)
  *   member  HMGET member:<org>:<user>  is_active roles   (only with an org)
@@ -81,7 +82,7 @@ int ngx_http_validibot_reply_decode(const redisReply *reply,
  * part, or, for a part of a wrong shape, a nil that the decoder refuses.
  */
 #define NGX_HTTP_VALIDIBOT_KEY_FIELDS     7
-#define NGX_HTTP_VALIDIBOT_USER_FIELDS    3
+#define NGX_HTTP_VALIDIBOT_USER_FIELDS    4
 #define NGX_HTTP_VALIDIBOT_MEMBER_FIELDS  2
 #define NGX_HTTP_VALIDIBOT_MAX_PARTS      5
 

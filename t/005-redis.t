@@ -6,6 +6,7 @@ use Test::Nginx::Socket 'no_plan';
 use Validibot::Test;
 use POSIX ();
 use Time::HiRes ();
+use IO::Socket::INET ();
 
 no_shuffle();
 log_level('info');
@@ -29,6 +30,25 @@ sub later {
     eval { $code->() };
     warn "later: $@" if $@;
     POSIX::_exit(0);
+}
+
+# like later(), but the delay counts from the moment nginx accepts
+# connections: --- init runs once nginx was started, and a sanitized
+# nginx on a loaded machine may take a second before it listens
+sub after_nginx_up {
+    my ($delay, $code) = @_;
+    later(0, sub {
+        my $deadline = Time::HiRes::time() + 30;
+        until (IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => $ENV{TEST_NGINX_PORT},
+                                     Timeout => 1)
+               || Time::HiRes::time() > $deadline)
+        {
+            Time::HiRes::sleep(0.02);
+        }
+        Time::HiRes::sleep($delay);
+        $code->();
+    });
 }
 
 our $HttpConfig = <<'_EOC_';
@@ -89,7 +109,7 @@ Validibot::Test::redis_stop();
 --- init
 Validibot::Test::redis_wait_up();
 ::seed();
-::later(0.1, sub { Validibot::Test::redis_send_nowait('DEBUG', 'SLEEP', '0.8'); });
+::later(0.1, sub { Validibot::Test::redis_send_nowait('DEBUG', 'SLEEP', '3'); });
 Time::HiRes::sleep(0.3);
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
@@ -110,20 +130,22 @@ Retry-After: 1
 --- init
 Validibot::Test::redis_wait_up();
 ::seed();
-::later(0.1, sub { Validibot::Test::redis_send_nowait('DEBUG', 'SLEEP', '1'); });
-Time::HiRes::sleep(0.3);
+# Redis stalls from 1 s to 3 s after nginx is up; the requests come at
+# 0 s, 2 s (during the stall), 4 s and 4 s (after it): /pause paces them
+::after_nginx_up(1, sub { Validibot::Test::redis_cmd('DEBUG', 'SLEEP', '2'); });
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
 --- request eval
-["GET /t", "GET /pause", "GET /pause", "GET /t"]
+["GET /pause", "GET /pause", "GET /t", "GET /pause", "GET /t"]
 --- more_headers eval
-["Authorization: Bearer $::ok", "", "", "Authorization: Bearer $::ok"]
+["", "", "Authorization: Bearer $::ok", "", "Authorization: Bearer $::ok"]
 --- error_code eval
-[503, 200, 200, 200]
+[200, 200, 503, 200, 200]
 --- response_body eval
-['{"detail":"Authentication service unavailable","code":"service_unavailable"}',
- "user=\n", "user=\n", "user=5\n"]
---- timeout: 6
+["user=\n", "user=\n",
+ '{"detail":"Authentication service unavailable","code":"service_unavailable"}',
+ "user=\n", "user=5\n"]
+--- timeout: 10
 
 
 
@@ -131,7 +153,7 @@ Time::HiRes::sleep(0.3);
 --- init
 Validibot::Test::redis_wait_up();
 ::seed();
-::later(0.1, sub { Validibot::Test::redis_send_nowait('DEBUG', 'SLEEP', '0.8'); });
+::later(0.1, sub { Validibot::Test::redis_send_nowait('DEBUG', 'SLEEP', '3'); });
 Time::HiRes::sleep(0.3);
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config

@@ -553,6 +553,9 @@ vt_cmd_user_show(vt_ctx_t *ctx)
         vt_jw_init(&j, stdout);
         vt_jw_obj(&j);
         vt_user_json(&j, user, h);
+        /* written by validibot-sync from Validibot (docs/sync.md) */
+        vt_jw_key(&j, "is_superuser");
+        vt_jw_bool(&j, vt_is_one(vt_hash_str(h, "is_superuser")));
         vt_jw_key(&j, "memberships");
         vt_jw_arr(&j);
 
@@ -582,6 +585,11 @@ vt_cmd_user_show(vt_ctx_t *ctx)
                               ? "1 (active)" : "0 (inactive)");
     printf("email      %s\n", email ? vt_sanitize(email) : "-");
     printf("name       %s\n", name ? vt_sanitize(name) : "-");
+
+    if (vt_is_one(vt_hash_str(h, "is_superuser"))) {
+        printf("superuser  1 (every org, validibot_superusers allow)\n");
+    }
+
     fputs(n ? "member of\n" : "member of  -\n", stdout);
 
     for (i = 0; i < n; i++) {

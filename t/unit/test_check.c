@@ -113,6 +113,8 @@ reset(unsigned org, const uint32_t *need, size_t nneed)
     chk.need = need;
     chk.nneed = nneed;
     chk.verified = 0;
+    chk.superusers = 0;
+    chk.superuser = 0;
 }
 
 
@@ -535,6 +537,44 @@ main(void)
     set(&rec, NGX_HTTP_VALIDIBOT_F_MEMBER_ACTIVE, "");
     ok(is(run(&rec), NGX_HTTP_VALIDIBOT_NOT_MEMBER, "membership inactive"),
        "membership is_active empty");
+
+    /* superusers: into every org, past every role (validibot_superusers) */
+
+    good(&rec);
+    need[0] = mask("admin_manage_org");
+    set(&rec, NGX_HTTP_VALIDIBOT_F_MEMBER_ACTIVE, NULL);
+    set(&rec, NGX_HTTP_VALIDIBOT_F_USER_SUPERUSER, "1");
+    reset(1, need, 1);
+    ok(is(run(&rec), NGX_HTTP_VALIDIBOT_NOT_MEMBER, "not a member"),
+       "superuser, not a member, superusers deny: refused");
+    reset(1, need, 1);
+    chk.superusers = 1;
+    ok(is(run(&rec), NGX_HTTP_VALIDIBOT_OK, "ok (superuser)")
+       && chk.superuser == 1 && chk.roles == 0,
+       "superuser, not a member, superusers allow: passes every role");
+    set(&rec, NGX_HTTP_VALIDIBOT_F_MEMBER_ACTIVE, "1");
+    reset(1, need, 1);
+    chk.superusers = 1;
+    ok(is(run(&rec), NGX_HTTP_VALIDIBOT_OK, "ok (superuser)")
+       && chk.roles == NGX_HTTP_VALIDIBOT_ROLE_EXECUTOR,
+       "superuser and executor member: the membership's roles reported");
+    set(&rec, NGX_HTTP_VALIDIBOT_F_USER_SUPERUSER, "0");
+    reset(1, need, 1);
+    chk.superusers = 1;
+    ok(is(run(&rec), NGX_HTTP_VALIDIBOT_FORBIDDEN, "role lacking"),
+       "is_superuser 0: an ordinary member");
+    set(&rec, NGX_HTTP_VALIDIBOT_F_USER_SUPERUSER, "1");
+    set(&rec, NGX_HTTP_VALIDIBOT_F_ORG_STATUS, NULL);
+    reset(1, need, 1);
+    chk.superusers = 1;
+    ok(is(run(&rec), NGX_HTTP_VALIDIBOT_ORG_INACTIVE, "org missing"),
+       "superuser, org gone: still refused");
+    set(&rec, NGX_HTTP_VALIDIBOT_F_ORG_STATUS, "active");
+    set(&rec, NGX_HTTP_VALIDIBOT_F_USER_ACTIVE, "0");
+    reset(1, need, 1);
+    chk.superusers = 1;
+    ok(is(run(&rec), NGX_HTTP_VALIDIBOT_USER_INACTIVE, "user inactive"),
+       "inactive superuser: refused");
 
     /* roles */
 

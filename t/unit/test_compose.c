@@ -19,7 +19,8 @@
 #define KEY   "*7\r\n$1\r\n7\r\n$3\r\ndig\r\n$1\r\n1\r\n$10\r\n1795536000" \
               "\r\n$0\r\n\r\n$10\r\n1700000000\r\n$2\r\nCI\r\n"
 #define USED  "$10\r\n1700000100\r\n"
-#define USER  "*3\r\n$1\r\n1\r\n$14\r\nci@example.com\r\n$2\r\nCi\r\n"
+#define USER  "*4\r\n$1\r\n1\r\n$14\r\nci@example.com\r\n$2\r\nCi\r\n" \
+              "$1\r\n1\r\n"
 #define ORG   "$6\r\nactive\r\n"
 #define MEM   "*2\r\n$1\r\n1\r\n$15\r\nauthor,executor\r\n"
 
@@ -114,7 +115,8 @@ main(void)
        && span_is(&rec.field[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES],
                   "author,executor")
        && span_is(&rec.field[NGX_HTTP_VALIDIBOT_F_LAST_USED_AT],
-                  "1700000100"),
+                  "1700000100")
+       && span_is(&rec.field[NGX_HTTP_VALIDIBOT_F_USER_SUPERUSER], "1"),
        "every field where the script puts it");
 
     /* no org: three parts, org and membership absent */
@@ -130,11 +132,12 @@ main(void)
 
     /* nils in the user, org and membership parts stay nils */
 
-    rc = run(KEY "*3\r\n" NIL NIL NIL NIL NIL "*2\r\n" NIL NIL, 5, "7",
+    rc = run(KEY "*4\r\n" NIL NIL NIL NIL NIL NIL "*2\r\n" NIL NIL, 5, "7",
              &out, &result);
     ok(rc == NGX_HTTP_VALIDIBOT_COMPOSE_OK
        && ngx_http_validibot_reply_decode(result, &rec) == 0 && rec.found
        && rec.field[NGX_HTTP_VALIDIBOT_F_USER_ACTIVE].data == NULL
+       && rec.field[NGX_HTTP_VALIDIBOT_F_USER_SUPERUSER].data == NULL
        && rec.field[NGX_HTTP_VALIDIBOT_F_ORG_STATUS].data == NULL
        && rec.field[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].data == NULL
        && rec.field[NGX_HTTP_VALIDIBOT_F_LAST_USED_AT].data == NULL,

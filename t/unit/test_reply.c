@@ -64,7 +64,7 @@ decode(const void *p, size_t len, ngx_http_validibot_record_t *rec)
 }
 
 
-/* "*14\r\n" and 14 bulk strings, element i replaced by "repl" when set */
+/* "*15\r\n" and 15 bulk strings, element i replaced by "repl" when set */
 #define REC(buf, i, lit)  record(buf, i, lit, sizeof(lit) - 1)
 
 static size_t
@@ -76,12 +76,12 @@ record(char *buf, int i, const char *repl, size_t rlen)
         "42",
         "0e686ddb7c05262fd98181346ff564127a826d008d03c4480728587e0c563c0a",
         "1", "1795536000", "", "1764000000", "CI", "1", "ci@example.com",
-        "CI bot", "active", "1", "author,executor", "1764003600"
+        "CI bot", "active", "1", "author,executor", "1764003600", "0"
     };
 
-    n = sprintf(buf, "*14\r\n");
+    n = sprintf(buf, "*15\r\n");
 
-    for (k = 0; k < 14; k++) {
+    for (k = 0; k < 15; k++) {
         if (k == i) {
             memcpy(buf + n, repl, rlen);
             n += rlen;
@@ -121,7 +121,7 @@ main(void)
     void                        *reply;
     size_t                       n;
     int64_t                      v;
-    redisReply                   fake, *elts[14];
+    redisReply                   fake, *elts[15];
     redisReader                 *r;
     ngx_http_validibot_record_t  rec;
 
@@ -136,7 +136,7 @@ main(void)
     /* a full record */
 
     n = record(buf, -1, NULL, 0);
-    ok(decode(buf, n, &rec) == 0 && rec.found == 1, "14 strings: found");
+    ok(decode(buf, n, &rec) == 0 && rec.found == 1, "15 strings: found");
     ok(span_is(&rec.field[NGX_HTTP_VALIDIBOT_F_USER], "42")
        && span_is(&rec.field[NGX_HTTP_VALIDIBOT_F_DIGEST_VERSION], "1")
        && span_is(&rec.field[NGX_HTTP_VALIDIBOT_F_EXPIRES_AT], "1795536000")
@@ -152,7 +152,7 @@ main(void)
 
     /* nils */
 
-    for (i = 1; i < 14; i++) {
+    for (i = 1; i < 15; i++) {
         n = REC(buf, i, NIL);
         rc = decode(buf, n, &rec);
         ok(rc == 0 && rec.found && rec.field[i].data == NULL
@@ -160,8 +160,8 @@ main(void)
            "nil in field %d: absent", i);
     }
 
-    n = sprintf(buf, "*14\r\n$2\r\n42\r\n");
-    for (i = 1; i < 14; i++) {
+    n = sprintf(buf, "*15\r\n$2\r\n42\r\n");
+    for (i = 1; i < 15; i++) {
         n += sprintf(buf + n, NIL);
     }
     ok(decode(buf, n, &rec) == 0 && rec.found, "only user: found");
@@ -191,11 +191,11 @@ main(void)
          i <= NGX_HTTP_VALIDIBOT_FIELD_MAX_LEN + 1;
          i++)
     {
-        n = sprintf(big, "*14\r\n$%d\r\n", i);
+        n = sprintf(big, "*15\r\n$%d\r\n", i);
         memset(big + n, 'u', i);
         n += i;
         n += sprintf(big + n, "\r\n");
-        for (rc = 1; rc < 14; rc++) {
+        for (rc = 1; rc < 15; rc++) {
             n += sprintf(big + n, NIL);
         }
 
@@ -244,17 +244,18 @@ main(void)
     ok(decode(S("*-1\r\n"), &rec) == -1, "nil array reply");
     ok(decode(S("*1\r\n$2\r\n42\r\n"), &rec) == -1, "1 element");
 
-    n = sprintf(buf, "*13\r\n");
-    for (i = 0; i < 13; i++) {
+    n = sprintf(buf, "*14\r\n");
+    for (i = 0; i < 14; i++) {
         n += sprintf(buf + n, "$1\r\n1\r\n");
     }
-    ok(decode(buf, n, &rec) == -1, "13 elements");
+    ok(decode(buf, n, &rec) == -1, "14 elements (the script before "
+       "is_superuser)");
 
-    n = sprintf(buf, "*15\r\n");
-    for (i = 0; i < 15; i++) {
+    n = sprintf(buf, "*16\r\n");
+    for (i = 0; i < 16; i++) {
         n += sprintf(buf + n, "$1\r\n1\r\n");
     }
-    ok(decode(buf, n, &rec) == -1 && rec.found == 0, "15 elements");
+    ok(decode(buf, n, &rec) == -1 && rec.found == 0, "16 elements");
 
     ok(ngx_http_validibot_reply_decode(NULL, &rec) == -1, "NULL reply");
 
@@ -263,20 +264,20 @@ main(void)
     memset(&fake, 0, sizeof(fake));
     memset(elts, 0, sizeof(elts));
     fake.type = REDIS_REPLY_ARRAY;
-    fake.elements = 14;
+    fake.elements = 15;
     fake.element = NULL;
     ok(ngx_http_validibot_reply_decode(&fake, &rec) == -1,
-       "14 elements, NULL vector");
+       "15 elements, NULL vector");
     fake.element = elts;
     ok(ngx_http_validibot_reply_decode(&fake, &rec) == -1,
-       "14 NULL elements");
+       "15 NULL elements");
 
     {
-        redisReply  strs[14];
+        redisReply  strs[15];
 
         memset(strs, 0, sizeof(strs));
 
-        for (i = 0; i < 14; i++) {
+        for (i = 0; i < 15; i++) {
             strs[i].type = REDIS_REPLY_STRING;
             elts[i] = &strs[i];
         }

@@ -76,13 +76,23 @@ like $r->{out}, qr/^name\s+Renamed$/m, 'user show: name';
 like $r->{out}, qr/^  acme  active  author,executor$/m, 'user show: membership';
 like $r->{out}, qr/^  initech  inactive  owner$/m, 'user show: inactive membership';
 
+unlike $r->{out}, qr/^superuser/m, 'user show: no superuser line for others';
+
 $r = vt('user', 'show', '42', '--json');
 is_deeply $r->{json}, {
     user => '42', is_active => $T, email => 'ci@example.com', name => 'Renamed',
+    is_superuser => $F,
     memberships => [
         { org => 'acme', is_active => $T, roles => ['author', 'executor'] },
         { org => 'initech', is_active => $F, roles => ['owner'] },
     ] }, 'user show --json';
+
+# is_superuser comes from validibot-sync (Validibot's users_user)
+redis('HSET', "${P}user:42", 'is_superuser', '1');
+$r = vt('user', 'show', '42');
+like $r->{out}, qr/^superuser\s+1 \(every org, validibot_superusers allow\)$/m, 'user show: superuser';
+is vt('user', 'show', '42', '--json')->{json}{is_superuser}, $T, 'user show --json: is_superuser';
+redis('HDEL', "${P}user:42", 'is_superuser');
 
 $r = vt('user', 'show', 'nobody');
 is $r->{rc}, 1, 'user show unknown: exit 1';

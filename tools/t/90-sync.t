@@ -128,6 +128,12 @@ sub becomes {
 becomes '200 ok', '/me', $k1, 'loaded key: 200 through nginx';
 becomes '200 ok', '/orgs/acme/launch', $k1, 'loaded executor launches';
 
+# a Validibot superuser passes every org check (validibot_superusers allow)
+my ($kroot) = sql_key($root);
+becomes '200 ok', '/orgs/acme/launch', $kroot, 'superuser, not a member: launches, as in Validibot';
+psql("UPDATE users_user SET is_superuser = false WHERE id = $root;");
+becomes '403 not_member', '/orgs/acme/launch', $kroot, 'superuser status taken away: 403';
+
 # --- key issue (the INSERT of issue_key) ---
 
 my ($k2, $p2) = sql_key($bob);
@@ -335,6 +341,12 @@ ok wait_log(qr/TRUNCATE of a mirrored table: full resync/), 'TRUNCATE: logged';
 becomes '401 invalid', '/me', $k10, 'TRUNCATE: keys are gone at the gateway';
 my ($k11, $p11) = sql_key($bob);
 becomes '200 ok', '/me', $k11, 'after TRUNCATE: a new key works';
+
+# the bridge stopped: with validibot_sync_max_lag the gateway fails closed
+is sync_stop('TERM'), 0, 'stopped again';
+becomes '503 store_error', '/me', $k11, 'bridge down past validibot_sync_max_lag: 503';
+sync_start();
+becomes '200 ok', '/me', $k11, 'bridge back: 200 again';
 
 # idle: keepalives confirm the position, the slot holds no WAL back
 psql('CREATE TABLE unrelated (x int); INSERT INTO unrelated SELECT generate_series(1, 1000);');

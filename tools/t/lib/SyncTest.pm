@@ -363,6 +363,7 @@ http {
     validibot_redis        redis://127.0.0.1:$rport;
     validibot_redis_prefix $PREFIX;
     validibot_digest_key   1 ${\ digest_file(1)};
+    validibot_sync_max_lag 3s;
 
     server {
         listen 127.0.0.1:$uport;
