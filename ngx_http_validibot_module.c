@@ -23,6 +23,7 @@
 #include "ngx_http_validibot_fail.h"
 #include "ngx_http_validibot_metrics.h"
 #include "ngx_http_validibot_track.h"
+#include "ngx_http_validibot_value.h"
 
 
 #define NGX_HTTP_VALIDIBOT_MAX_REQUIRE   32
@@ -82,6 +83,7 @@ typedef struct {
     size_t                            cache_size;     /* 0: no cache */
     ngx_msec_t                        cache_ttl;
     ngx_msec_t                        cache_negative_ttl;
+    ngx_uint_t                        debug_warned;
 } ngx_http_validibot_main_conf_t;
 
 
@@ -97,6 +99,8 @@ typedef struct {
     ngx_array_t                      *require;
     ngx_flag_t                        identity_headers;
     ngx_flag_t                        hide_credentials;
+    ngx_flag_t                        strict_path;
+    ngx_flag_t                        allow_subrequests;
     ngx_http_validibot_fail_zone_t   *fail_zone;
     ngx_uint_t                        fail_max;
     time_t                            fail_window;
@@ -119,28 +123,28 @@ typedef struct {
     ngx_str_t                         org;
     ngx_str_t                         user;
     ngx_str_t                         roles;
-    ngx_str_t                         authorization;  /* unredacted value */
     ngx_str_t                         email;          /* for whoami */
     ngx_str_t                         name;
     ngx_str_t                         label;
     time_t                            expires_at;
     ngx_http_validibot_track_token_t  token;          /* validibot_cache */
     ngx_str_t                         lookup_org;
+    time_t                            lock_left;
     struct timespec                   start;          /* for metrics */
     ngx_uint_t                        status;
     ngx_int_t                         rc;
     ngx_uint_t                        body;
     unsigned                          state:2;
-    unsigned                          dup_auth:1;
+    unsigned                          org_named:1;
+    unsigned                          fail_pending:1;  /* "satisfy any" */
+    unsigned                          lock_pending:1;
     unsigned                          replace_body:1;
     unsigned                          body_sent:1;
-    unsigned                          redacted:1;
 } ngx_http_validibot_ctx_t;
 
 
 static ngx_int_t ngx_http_validibot_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_validibot_rewrite_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_validibot_post_read_handler(ngx_http_request_t *r);
 static void ngx_http_validibot_lookup_done(void *data, redisReply *reply);
 static void ngx_http_validibot_verdict(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_record_t *rec,
@@ -157,6 +161,12 @@ static ngx_table_elt_t *ngx_http_validibot_push_header(ngx_list_t *headers,
 static ngx_http_validibot_ctx_t *ngx_http_validibot_get_ctx(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_validibot_org_valid(ngx_str_t *org);
+static ngx_uint_t ngx_http_validibot_satisfy_any(ngx_http_request_t *r);
+static void ngx_http_validibot_count_failure(ngx_http_request_t *r,
+    ngx_http_validibot_loc_conf_t *lcf);
+static ngx_int_t ngx_http_validibot_refused_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_validibot_bad_path(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx);
 static ngx_int_t ngx_http_validibot_throttle(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, time_t left);
 static void ngx_http_validibot_client_addr(ngx_http_request_t *r,
@@ -167,6 +177,8 @@ static ngx_int_t ngx_http_validibot_record_usage(ngx_http_request_t *r,
 static ngx_int_t ngx_http_validibot_expiry_warning(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_loc_conf_t *lcf);
 static ngx_int_t ngx_http_validibot_copy_field(ngx_pool_t *pool,
+    ngx_str_t *dst, ngx_http_validibot_span_t *src);
+static ngx_int_t ngx_http_validibot_copy_text(ngx_pool_t *pool,
     ngx_str_t *dst, ngx_http_validibot_span_t *src);
 static u_char *ngx_http_validibot_iso8601(u_char *p, time_t t);
 static ngx_int_t ngx_http_validibot_whoami_handler(ngx_http_request_t *r);
@@ -180,10 +192,6 @@ static ngx_int_t ngx_http_validibot_body_filter(ngx_http_request_t *r,
 
 static ngx_int_t ngx_http_validibot_process_authorization(
     ngx_http_request_t *r, ngx_table_elt_t *h, ngx_uint_t offset);
-#if (NGX_DEBUG)
-static ngx_int_t ngx_http_validibot_redact(ngx_http_request_t *r,
-    ngx_table_elt_t *h, ngx_uint_t keep);
-#endif
 static ngx_int_t ngx_http_validibot_hook_headers(ngx_conf_t *cf);
 static void ngx_http_validibot_unhook_headers(void *data);
 
@@ -198,6 +206,7 @@ static char *ngx_http_validibot_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_validibot_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_validibot_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static ngx_uint_t ngx_http_validibot_debug_logged(ngx_conf_t *cf);
 static ngx_int_t ngx_http_validibot_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_validibot_init_process(ngx_cycle_t *cycle);
 static void ngx_http_validibot_exit_process(ngx_cycle_t *cycle);
@@ -347,6 +356,20 @@ static ngx_command_t  ngx_http_validibot_commands[] = {
       ngx_http_validibot_cache,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("validibot_strict_path"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_validibot_loc_conf_t, strict_path),
+      NULL },
+
+    { ngx_string("validibot_allow_subrequests"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_validibot_loc_conf_t, allow_subrequests),
       NULL },
 
     { ngx_string("validibot_usage_interval"),
@@ -549,6 +572,7 @@ static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 static ngx_http_header_handler_pt  ngx_http_validibot_authorization_handler;
 static ngx_uint_t                  ngx_http_validibot_hooks;
+static ngx_uint_t                  ngx_http_validibot_truncated_logged;
 
 
 
@@ -557,6 +581,7 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
 {
     time_t                             left;
     ngx_str_t                          value, lookup_org, addr;
+    ngx_table_elt_t                   *auth;
     ngx_http_cleanup_t                *cln;
     ngx_http_validibot_ctx_t          *ctx;
     ngx_http_validibot_loc_conf_t     *lcf;
@@ -596,22 +621,53 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
         return ctx->rc;
     }
 
+    /*
+     * The org comes from nginx's normalized URI; an upstream that routes
+     * on the raw path could read another org from it.
+     */
+
+    if (lcf->org
+        && lcf->strict_path
+        && ngx_http_validibot_path_ambiguous(r->unparsed_uri.data,
+                                             r->unparsed_uri.len))
+    {
+        return ngx_http_validibot_bad_path(r, ctx);
+    }
+
     if (lcf->fail_zone) {
         ngx_http_validibot_client_addr(r, &addr);
 
         left = ngx_http_validibot_fail_locked(lcf->fail_zone, &addr,
                                               lcf->fail_window);
         if (left) {
-            return ngx_http_validibot_throttle(r, ctx, left);
+            if (!ngx_http_validibot_satisfy_any(r)) {
+                return ngx_http_validibot_throttle(r, ctx, left);
+            }
+
+            /*
+             * Under "satisfy any" another access module may still let
+             * the request in: refuse like a missing key, and answer 429
+             * only if the request ends refused (the last access handler).
+             */
+
+            ctx->status = NGX_HTTP_VALIDIBOT_THROTTLED;
+            ctx->state = NGX_HTTP_VALIDIBOT_DONE;
+            ctx->rc = NGX_HTTP_UNAUTHORIZED;
+            ctx->lock_left = left;
+            ctx->lock_pending = 1;
+
+            return ctx->rc;
         }
     }
 
-    if (r->headers_in.authorization == NULL) {
+    auth = r->headers_in.authorization;
+
+    if (auth == NULL) {
         return ngx_http_validibot_decide(r, ctx, NGX_HTTP_VALIDIBOT_MISSING,
                                          "no credentials");
     }
 
-    value = r->headers_in.authorization->value;
+    value = auth->value;
 
     cred = ngx_http_validibot_parse_authorization(value.data, value.len,
                                                   &ctx->key);
@@ -632,19 +688,23 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
     ngx_str_null(&lookup_org);
 
     if (lcf->org) {
-        if (ngx_http_complex_value(r, lcf->org, &ctx->org) != NGX_OK) {
+        if (ngx_http_complex_value(r, lcf->org, &lookup_org) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
         /*
          * An org slug that cannot exist is looked up as no org at all; the
-         * org check then refuses it, after the key is verified.
+         * org check then refuses it, after the key is verified.  Only a
+         * valid slug becomes $validibot_org.
          */
 
-        if (ctx->org.len
-            && ngx_http_validibot_org_valid(&ctx->org) == NGX_OK)
-        {
-            lookup_org = ctx->org;
+        ctx->org_named = (lookup_org.len != 0);
+
+        if (ngx_http_validibot_org_valid(&lookup_org) == NGX_OK) {
+            ctx->org = lookup_org;
+
+        } else {
+            ngx_str_null(&lookup_org);
         }
     }
 
@@ -760,6 +820,35 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
         goto done;
     }
 
+    /* what becomes a header or a variable must follow the schema */
+
+    if (rec.found
+        && (!ngx_http_validibot_user_valid(
+                                   rec.field[NGX_HTTP_VALIDIBOT_F_USER].data,
+                                   rec.field[NGX_HTTP_VALIDIBOT_F_USER].len)
+            || !ngx_http_validibot_roles_valid(
+                           rec.field[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].data,
+                           rec.field[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].len)))
+    {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "validibot: key \"%V\": the stored user id or roles "
+                      "break the schema", &ctx->key_id);
+
+        (void) ngx_http_validibot_decide(r, ctx,
+                                           NGX_HTTP_VALIDIBOT_STORE_ERROR,
+                                           "bad value in store");
+        goto done;
+    }
+
+    if (rec.truncated && !ngx_http_validibot_truncated_logged) {
+        ngx_http_validibot_truncated_logged = 1;
+
+        ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                      "validibot: key \"%V\": label, email or name over "
+                      "%uz bytes, cut short (logged once per worker)",
+                      &ctx->key_id, (size_t) NGX_HTTP_VALIDIBOT_FIELD_MAX_LEN);
+    }
+
     e = NULL;
 
     if (lcf->cache && vmcf->redis.sync_lag == 0) {
@@ -811,7 +900,7 @@ ngx_http_validibot_verdict(ngx_http_request_t *r,
     chk.now = ngx_time();
     chk.leeway = lcf->expiry_leeway;
     chk.max_age = lcf->max_key_age;
-    chk.org = (ctx->org.len != 0);
+    chk.org = ctx->org_named;
     chk.superusers = lcf->superusers;
     chk.need = need;
 
@@ -849,13 +938,13 @@ ngx_http_validibot_verdict(ngx_http_request_t *r,
                                           &f[NGX_HTTP_VALIDIBOT_F_USER])
             != NGX_OK
             || (lcf->whoami
-                && (ngx_http_validibot_copy_field(r->pool, &ctx->email,
+                && (ngx_http_validibot_copy_text(r->pool, &ctx->email,
                                               &f[NGX_HTTP_VALIDIBOT_F_EMAIL])
                     != NGX_OK
-                    || ngx_http_validibot_copy_field(r->pool, &ctx->name,
+                    || ngx_http_validibot_copy_text(r->pool, &ctx->name,
                                                &f[NGX_HTTP_VALIDIBOT_F_NAME])
                        != NGX_OK
-                    || ngx_http_validibot_copy_field(r->pool, &ctx->label,
+                    || ngx_http_validibot_copy_text(r->pool, &ctx->label,
                                               &f[NGX_HTTP_VALIDIBOT_F_LABEL])
                        != NGX_OK)))
         {
@@ -921,8 +1010,7 @@ static ngx_int_t
 ngx_http_validibot_decide(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_uint_t status, const char *reason)
 {
-    time_t                          left;
-    ngx_str_t                      *challenge, retry, addr;
+    ngx_str_t                      *challenge, retry;
     ngx_table_elt_t                *h;
     ngx_http_validibot_loc_conf_t  *lcf;
 
@@ -980,25 +1068,17 @@ ngx_http_validibot_decide(ngx_http_request_t *r,
         break;
     }
 
-    if (ctx->dup_auth) {
-        ctx->rc = NGX_HTTP_BAD_REQUEST;
-        ctx->body = NGX_HTTP_VALIDIBOT_B_REQUEST;
-        challenge = &lcf->challenge[NGX_HTTP_VALIDIBOT_C_REQUEST];
-    }
-
     if (lcf->fail_zone
         && (ctx->rc == NGX_HTTP_UNAUTHORIZED
             || ctx->rc == NGX_HTTP_BAD_REQUEST))
     {
-        ngx_http_validibot_client_addr(r, &addr);
+        /* under "satisfy any" only a request that ends refused counts */
 
-        left = ngx_http_validibot_fail_count(lcf->fail_zone, &addr,
-                                             lcf->fail_max, lcf->fail_window);
-        if (left) {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "validibot: client locked out for %T s after %ui "
-                          "failed attempts", left, lcf->fail_max);
-            ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_LOCKOUTS);
+        if (ngx_http_validibot_satisfy_any(r)) {
+            ctx->fail_pending = 1;
+
+        } else {
+            ngx_http_validibot_count_failure(r, lcf);
         }
     }
 
@@ -1042,6 +1122,120 @@ ngx_http_validibot_decide(ngx_http_request_t *r,
             ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
+
+    return ctx->rc;
+}
+
+
+static ngx_uint_t
+ngx_http_validibot_satisfy_any(ngx_http_request_t *r)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    return clcf->satisfy == NGX_HTTP_SATISFY_ANY;
+}
+
+
+static void
+ngx_http_validibot_count_failure(ngx_http_request_t *r,
+    ngx_http_validibot_loc_conf_t *lcf)
+{
+    time_t     left;
+    ngx_str_t  addr;
+
+    ngx_http_validibot_client_addr(r, &addr);
+
+    left = ngx_http_validibot_fail_count(lcf->fail_zone, &addr,
+                                         lcf->fail_max, lcf->fail_window);
+    if (left) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "validibot: client locked out for %T s after %ui "
+                      "failed attempts", left, lcf->fail_max);
+        ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_LOCKOUTS);
+    }
+}
+
+
+/*
+ * The last access handler.  Under "satisfy any" nginx runs it only when no
+ * access module let the request in: the refusal is then final, so a
+ * failure counts now and a lock-out answers 429.
+ */
+
+static ngx_int_t
+ngx_http_validibot_refused_handler(ngx_http_request_t *r)
+{
+    ngx_http_validibot_ctx_t       *ctx;
+    ngx_http_validibot_loc_conf_t  *lcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_validibot_module);
+
+    if (ctx == NULL || ctx->state != NGX_HTTP_VALIDIBOT_DONE) {
+        return NGX_DECLINED;
+    }
+
+    if (ctx->lock_pending) {
+        ctx->lock_pending = 0;
+        return ngx_http_validibot_throttle(r, ctx, ctx->lock_left);
+    }
+
+    if (ctx->fail_pending) {
+        ctx->fail_pending = 0;
+
+        lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
+
+        if (lcf->fail_zone) {
+            ngx_http_validibot_count_failure(r, lcf);
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * 400 before any Redis work for a raw path that is not what nginx
+ * normalized (validibot_strict_path); not a failed credential, so
+ * validibot_fail_limit does not count it.
+ */
+
+static ngx_int_t
+ngx_http_validibot_bad_path(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx)
+{
+    ngx_str_t                      *challenge;
+    ngx_table_elt_t                *h;
+    ngx_http_validibot_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
+    challenge = &lcf->challenge[NGX_HTTP_VALIDIBOT_C_REQUEST];
+
+    ctx->status = NGX_HTTP_VALIDIBOT_MALFORMED;
+    ctx->state = NGX_HTTP_VALIDIBOT_DONE;
+    ctx->rc = NGX_HTTP_BAD_REQUEST;
+    ctx->body = NGX_HTTP_VALIDIBOT_B_REQUEST;
+
+    ngx_http_validibot_metrics_status(NGX_HTTP_VALIDIBOT_MALFORMED);
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "validibot: refused: malformed, ambiguous path (dot "
+                  "segment, \"//\", backslash or encoded \"/\", \".\" "
+                  "or \"\\\")");
+
+    h = ngx_http_validibot_push_header(&r->headers_out.headers,
+                                       NGX_HTTP_VALIDIBOT_H_WWW_AUTHENTICATE,
+                                       challenge);
+    if (h == NULL) {
+        ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return ctx->rc;
+    }
+
+#if (nginx_version >= 1023000)
+    h->next = r->headers_out.www_authenticate;
+#endif
+    r->headers_out.www_authenticate = h;
 
     return ctx->rc;
 }
@@ -1274,6 +1468,52 @@ ngx_http_validibot_copy_field(ngx_pool_t *pool, ngx_str_t *dst,
 
     ngx_memcpy(dst->data, src->data, src->len);
     dst->len = src->len;
+
+    return NGX_OK;
+}
+
+
+/* free text for JSON: each byte of an invalid UTF-8 sequence becomes U+FFFD */
+
+static ngx_int_t
+ngx_http_validibot_copy_text(ngx_pool_t *pool, ngx_str_t *dst,
+    ngx_http_validibot_span_t *src)
+{
+    int                   valid;
+    size_t                n, left;
+    u_char               *p;
+    const unsigned char  *q;
+
+    if (src->data == NULL || src->len == 0) {
+        ngx_str_null(dst);
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(pool, 3 * src->len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    dst->data = p;
+
+    q = src->data;
+    left = src->len;
+
+    while (left) {
+        n = ngx_http_validibot_utf8_prefix(q, left, left, &valid);
+
+        p = ngx_cpymem(p, q, n);
+        q += n;
+        left -= n;
+
+        if (!valid) {
+            p = ngx_cpymem(p, "\xef\xbf\xbd", 3);
+            q++;
+            left--;
+        }
+    }
+
+    dst->len = p - dst->data;
 
     return NGX_OK;
 }
@@ -1543,18 +1783,27 @@ ngx_http_validibot_set_identity(ngx_http_request_t *r,
 static ngx_uint_t
 ngx_http_validibot_spoofed(ngx_table_elt_t *h)
 {
-    return h->key.len > sizeof("x-validibot-") - 1
+    return h->lowcase_key != NULL
+           && ngx_http_validibot_identity_header(h->lowcase_key, h->key.len);
+}
+
+
+static ngx_uint_t
+ngx_http_validibot_is_authorization(ngx_table_elt_t *h)
+{
+    return h->key.len == sizeof("authorization") - 1
            && h->lowcase_key != NULL
-           && ngx_strncmp(h->lowcase_key, "x-validibot-",
-                          sizeof("x-validibot-") - 1) == 0;
+           && ngx_strncmp(h->lowcase_key, "authorization",
+                          sizeof("authorization") - 1) == 0;
 }
 
 
 /*
- * Drops, with "spoofed", every X-Validibot-* header the client sent and,
- * with "hide", Authorization.  A list cannot lose elements in place, so
- * the kept ones are copied to a new list; the request's pointers to known
- * headers still point at the old, unchanged elements.
+ * Drops, with "spoofed", every header the client sent that an upstream
+ * could take for an identity header and, with "hide", every
+ * Authorization.  A list cannot lose elements in place, so the kept ones
+ * are copied to a new list; the request's pointers to known headers still
+ * point at the old, unchanged elements.
  */
 
 static ngx_int_t
@@ -1563,10 +1812,9 @@ ngx_http_validibot_filter_headers(ngx_http_request_t *r, ngx_uint_t hide,
 {
     ngx_uint_t        i, n, drop;
     ngx_list_t        list;
-    ngx_table_elt_t  *h, *auth, *nh;
+    ngx_table_elt_t  *h, *nh;
     ngx_list_part_t  *part;
 
-    auth = hide ? r->headers_in.authorization : NULL;
     n = 0;
     drop = 0;
 
@@ -1587,7 +1835,8 @@ ngx_http_validibot_filter_headers(ngx_http_request_t *r, ngx_uint_t hide,
 
         n++;
 
-        if (&h[i] == auth || (spoofed && ngx_http_validibot_spoofed(&h[i])))
+        if ((hide && ngx_http_validibot_is_authorization(&h[i]))
+            || (spoofed && ngx_http_validibot_spoofed(&h[i])))
         {
             drop++;
         }
@@ -1618,7 +1867,7 @@ ngx_http_validibot_filter_headers(ngx_http_request_t *r, ngx_uint_t hide,
             i = 0;
         }
 
-        if (&h[i] == auth) {
+        if (hide && ngx_http_validibot_is_authorization(&h[i])) {
             continue;
         }
 
@@ -1636,7 +1885,7 @@ ngx_http_validibot_filter_headers(ngx_http_request_t *r, ngx_uint_t hide,
 
         *nh = h[i];
 
-        /* the module finds Authorization through this pointer later */
+        /* the pointer follows the element it kept */
         if (&h[i] == r->headers_in.authorization) {
             r->headers_in.authorization = nh;
         }
@@ -1648,12 +1897,6 @@ ngx_http_validibot_filter_headers(ngx_http_request_t *r, ngx_uint_t hide,
     if (list.last == &list.part) {
         r->headers_in.headers.last = &r->headers_in.headers.part;
     }
-
-    /*
-     * r->headers_in.authorization still points at the dropped element:
-     * upstream modules send only the list, and a check after an internal
-     * redirect can still read the key.
-     */
 
     return NGX_OK;
 }
@@ -1737,40 +1980,37 @@ ngx_http_validibot_org_valid(ngx_str_t *org)
 
 /*
  * First in the location's rewrite phase, before "return" and "rewrite":
- * answer a duplicate Authorization (which nginx would have refused while
- * reading the headers, see below), and drop identity headers a client made
- * up and, where the module checks keys, Authorization, whatever the
- * outcome: "satisfy any", validibot_preflight pass or an error_page to
- * another location must not pass the key on either.  The check reads it
- * through r->headers_in.authorization, which outlives the list entry.
+ * drop identity headers a client made up and, where the module checks
+ * keys, Authorization, whatever the outcome: "satisfy any", validibot_preflight
+ * pass or an error_page to another location must not pass the key on
+ * either.  The check reads it from where it was taken.
  */
 
 static ngx_int_t
 ngx_http_validibot_rewrite_handler(ngx_http_request_t *r)
 {
     ngx_uint_t                      hide;
-    ngx_http_validibot_ctx_t       *ctx;
     ngx_http_validibot_loc_conf_t  *lcf;
 
-    if (r != r->main) {
-        return NGX_DECLINED;
-    }
-
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
-    ctx = ngx_http_get_module_ctx(r, ngx_http_validibot_module);
 
-    if (ctx && ctx->dup_auth) {
-        if (lcf->realm.len == 0) {
-            return NGX_HTTP_BAD_REQUEST;
+    if (r != r->main) {
+
+        /*
+         * nginx runs no access phase for subrequests (SSI, auth_request):
+         * one would reach a checked location with the identity, or none,
+         * of its parent, unchecked against this location's rules.
+         */
+
+        if (lcf->realm.len && !lcf->allow_subrequests) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "validibot: subrequest to \"%V\" refused, "
+                          "subrequests are not checked "
+                          "(validibot_allow_subrequests)", &r->uri);
+            return NGX_HTTP_FORBIDDEN;
         }
 
-        if (ctx->state != NGX_HTTP_VALIDIBOT_DONE) {
-            (void) ngx_http_validibot_decide(r, ctx,
-                                             NGX_HTTP_VALIDIBOT_MALFORMED,
-                                             "duplicate Authorization header");
-        }
-
-        return ctx->rc;
+        return NGX_DECLINED;
     }
 
     hide = lcf->realm.len && lcf->hide_credentials;
@@ -1880,146 +2120,55 @@ ngx_http_validibot_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
 
 /*
- * nginx 1.22 answers a second Authorization header with its own 400
- * while reading the headers, and logs both values, secret and all.  The
- * module takes that header over: it keeps the first, notes the second
- * for the rewrite phase handler (a JSON 400 with a challenge, or nginx's 400
- * where the module is off), and logs no value.
+ * nginx answers a second Authorization header with 400 while reading the
+ * headers, and logs both values, secret and all.  The module keeps that
+ * timing and status and logs no value.  Where the module checks keys in
+ * this configuration, neither value is left to a location an error_page
+ * sends the request to.
  */
 
 static ngx_int_t
 ngx_http_validibot_process_authorization(ngx_http_request_t *r,
     ngx_table_elt_t *h, ngx_uint_t offset)
 {
-    ngx_uint_t                 first;
-    ngx_http_validibot_ctx_t  *ctx;
-
-    first = (r->headers_in.authorization == NULL);
+    ngx_http_validibot_loc_conf_t   *lcf;
+    ngx_http_validibot_main_conf_t  *vmcf;
 
 #if (nginx_version >= 1023000)
     /* from 1.23 each header handler ends the header's list of repeats */
     h->next = NULL;
 #endif
 
-    if (first) {
+    if (r->headers_in.authorization == NULL) {
         r->headers_in.authorization = h;
-    }
-
-#if (NGX_DEBUG)
-
-    /*
-     * nginx logs every header at debug level right after this handler:
-     * show it the value with the secret masked, and put the real value
-     * back when the request starts its phases.  Not for HTTP/2, where the
-     * bytes may live in the connection's HPACK table.
-     */
-
-    if ((r->connection->log->log_level & NGX_LOG_DEBUG_HTTP)
-#if (NGX_HTTP_V2)
-        && r->stream == NULL
-#endif
-        && ngx_http_validibot_redact(r, h, first) != NGX_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return NGX_ERROR;
-    }
-
-#endif
-
-    if (first) {
         return NGX_OK;
     }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "client sent duplicate \"Authorization\" header");
 
-    ctx = ngx_http_validibot_get_ctx(r);
-    if (ctx == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return NGX_ERROR;
-    }
+    vmcf = ngx_http_get_module_main_conf(r, ngx_http_validibot_module);
 
-    ctx->dup_auth = 1;
-
-    return NGX_OK;
-}
-
-
-#if (NGX_DEBUG)
-
-/*
- * Masks the credentials of an Authorization value in place: after the
- * scheme everything but a Validibot key's public part.  With "keep", the
- * value is copied first, to be restored by the post-read handler.
- */
-
-static ngx_int_t
-ngx_http_validibot_redact(ngx_http_request_t *r, ngx_table_elt_t *h,
-    ngx_uint_t keep)
-{
-    u_char                    *p, *end, *last;
-    ngx_http_validibot_ctx_t  *ctx;
-
-    if (keep) {
-        ctx = ngx_http_validibot_get_ctx(r);
-        if (ctx == NULL) {
+    if (vmcf && vmcf->used) {
+        if (ngx_http_validibot_filter_headers(r, 1, 0) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return NGX_ERROR;
         }
 
-        ctx->authorization.data = ngx_pnalloc(r->pool, h->value.len);
-        if (ctx->authorization.data == NULL) {
-            return NGX_ERROR;
-        }
+        r->headers_in.authorization = NULL;
 
-        ngx_memcpy(ctx->authorization.data, h->value.data, h->value.len);
-        ctx->authorization.len = h->value.len;
-        ctx->redacted = 1;
-    }
+        /* no location is known yet: the server's validibot_fail_limit */
 
-    p = h->value.data;
-    end = p + h->value.len;
+        lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
 
-    while (p < end && *p != ' ' && *p != '\t') {
-        p++;
-    }
-
-    while (p < end && (*p == ' ' || *p == '\t')) {
-        p++;
-    }
-
-    if (end - p > 4 && ngx_strncmp(p, "vbk_", 4) == 0) {
-        last = end;
-
-        while (last > p && last[-1] != '_') {
-            last--;
-        }
-
-        if (last > p) {
-            p = last;
+        if (lcf->fail_zone) {
+            ngx_http_validibot_count_failure(r, lcf);
         }
     }
 
-    ngx_memset(p, '*', end - p);
+    ngx_http_finalize_request(r, NGX_HTTP_BAD_REQUEST);
 
-    return NGX_OK;
-}
-
-#endif
-
-
-static ngx_int_t
-ngx_http_validibot_post_read_handler(ngx_http_request_t *r)
-{
-    ngx_http_validibot_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_validibot_module);
-
-    if (ctx && ctx->redacted && r->headers_in.authorization) {
-        r->headers_in.authorization->value = ctx->authorization;
-        ctx->redacted = 0;
-    }
-
-    return NGX_DECLINED;
+    return NGX_ERROR;
 }
 
 
@@ -2240,6 +2389,8 @@ ngx_http_validibot_create_loc_conf(ngx_conf_t *cf)
     conf->require = NGX_CONF_UNSET_PTR;
     conf->identity_headers = NGX_CONF_UNSET;
     conf->hide_credentials = NGX_CONF_UNSET;
+    conf->strict_path = NGX_CONF_UNSET;
+    conf->allow_subrequests = NGX_CONF_UNSET;
     conf->fail_zone = NGX_CONF_UNSET_PTR;
     conf->fail_max = NGX_CONF_UNSET_UINT;
     conf->fail_window = NGX_CONF_UNSET;
@@ -2271,6 +2422,8 @@ ngx_http_validibot_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->require, prev->require, NULL);
     ngx_conf_merge_value(conf->identity_headers, prev->identity_headers, 1);
     ngx_conf_merge_value(conf->hide_credentials, prev->hide_credentials, 1);
+    ngx_conf_merge_value(conf->strict_path, prev->strict_path, 1);
+    ngx_conf_merge_value(conf->allow_subrequests, prev->allow_subrequests, 0);
 
     if (conf->fail_zone == NGX_CONF_UNSET_PTR) {
         conf->fail_zone = prev->fail_zone;
@@ -2330,7 +2483,62 @@ ngx_http_validibot_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     vmcf->used = 1;
 
+    if (!vmcf->debug_warned && ngx_http_validibot_debug_logged(cf)) {
+        vmcf->debug_warned = 1;
+
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"validibot_auth\" with a debug-level error "
+                           "log or debug_connection: nginx's debug log "
+                           "prints request headers, API keys in "
+                           "Authorization included");
+    }
+
     return NGX_CONF_OK;
+}
+
+
+/*
+ * Whether nginx's debug log may hold this location's requests: an
+ * error_log at debug level (or with debug_http) on its way here, or
+ * debug_connection in events.  nginx prints every request header there
+ * before any module runs (over HTTP/2 and HTTP/3 while decoding them).
+ */
+
+static ngx_uint_t
+ngx_http_validibot_debug_logged(ngx_conf_t *cf)
+{
+#if (NGX_DEBUG)
+    void                      ***ctx;
+    ngx_log_t                   *log;
+    ngx_event_conf_t            *ecf;
+    ngx_http_core_loc_conf_t    *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    for (log = clcf->error_log; log; log = log->next) {
+        if (log->log_level & NGX_LOG_DEBUG_HTTP) {
+            return 1;
+        }
+    }
+
+    for (log = &cf->cycle->new_log; log; log = log->next) {
+        if (log->log_level & NGX_LOG_DEBUG_HTTP) {
+            return 1;
+        }
+    }
+
+    ctx = (void ***) ngx_get_conf(cf->cycle->conf_ctx, ngx_events_module);
+
+    if (ctx != NULL) {
+        ecf = (*ctx)[ngx_event_core_module.ctx_index];
+
+        if (ecf != NULL && ecf->debug_connection.nelts) {
+            return 1;
+        }
+    }
+#endif
+
+    return 0;
 }
 
 
@@ -2411,7 +2619,8 @@ ngx_http_validibot_init(ngx_conf_t *cf)
     ngx_uint_t                        i;
     ngx_list_part_t                  *part;
     ngx_shm_zone_t                   *shm;
-    ngx_http_handler_pt              *h;
+    ngx_uint_t                        n;
+    ngx_http_handler_pt              *h, *hs;
     ngx_http_core_main_conf_t        *cmcf;
     ngx_http_validibot_main_conf_t   *vmcf;
     ngx_http_validibot_header_name_t *hn;
@@ -2458,13 +2667,6 @@ ngx_http_validibot_init(ngx_conf_t *cf)
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_validibot_post_read_handler;
-
     /* handlers of a phase run last pushed first: before the rewrite module */
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
@@ -2480,6 +2682,22 @@ ngx_http_validibot_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_validibot_handler;
+
+    /*
+     * The refused handler goes first in the array, so it runs after every
+     * other access handler.
+     */
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    hs = cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers.elts;
+    n = cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers.nelts;
+
+    ngx_memmove(&hs[1], &hs[0], (n - 1) * sizeof(ngx_http_handler_pt));
+    hs[0] = ngx_http_validibot_refused_handler;
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_validibot_header_filter;
@@ -3101,6 +3319,12 @@ ngx_http_validibot_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     req->mask = mask;
+    /* as with limit_except, GET covers HEAD */
+
+    if (methods & NGX_HTTP_GET) {
+        methods |= NGX_HTTP_HEAD;
+    }
+
     req->methods = methods;
 
     return NGX_CONF_OK;

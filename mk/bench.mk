@@ -10,7 +10,7 @@
 
 #   make bench-sync    validibot-sync: COMMIT -> first refusal at the
 #                      gateway, p50/p99/max over 1,000 revocations under
-#                      load and during 1,000,000-row transactions; initial
+#                      load and right after 1,000,000-row transactions; initial
 #                      load of 100,000 users/keys/memberships; RSS
 #                      (docs/sync.md; about 5 minutes)
 

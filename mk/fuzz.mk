@@ -1,6 +1,8 @@
 # libFuzzer targets (clang, ASan + UBSan) for the pure parsers: the
-# Authorization header and key syntax, and Redis replies through the
-# hiredis reader into the decoder and the verdict.  docs/fuzzing.md.
+# Authorization header and key syntax, Redis replies through the hiredis
+# reader into the decoder and the verdict, and the names and values the
+# module passes on (identity headers, user ids, roles, UTF-8).
+# docs/fuzzing.md.
 #
 #   make fuzz                  each target for FUZZ_SECONDS (default 60)
 #   make fuzz FUZZ_SECONDS=600
@@ -12,10 +14,10 @@ FUZZ_CFLAGS   ?= -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror \
                  -fno-sanitize-recover=all
 FUZZ_SECONDS  ?= 60
 FUZZ_DIR       = $(BUILD)/fuzz
-FUZZ_TARGETS   = fuzz_authorization fuzz_reply
+FUZZ_TARGETS   = fuzz_authorization fuzz_reply fuzz_value
 FUZZ_BINS      = $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 FUZZ_SRCS      = $(addprefix src/ngx_http_validibot_, \
-                     key.c digest.c roles.c reply.c check.c)
+                     key.c digest.c roles.c reply.c check.c value.c)
 
 .PHONY: fuzz fuzz-build fuzz-smoke
 

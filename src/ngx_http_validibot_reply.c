@@ -28,7 +28,7 @@ int
 ngx_http_validibot_reply_decode(const redisReply *reply,
     ngx_http_validibot_record_t *rec)
 {
-    size_t             i;
+    size_t             i, len;
     const redisReply  *e;
 
     memset(rec, 0, sizeof(ngx_http_validibot_record_t));
@@ -59,21 +59,38 @@ ngx_http_validibot_reply_decode(const redisReply *reply,
         }
 
         if (e->type != REDIS_REPLY_STRING
-            || e->len > NGX_HTTP_VALIDIBOT_FIELD_MAX_LEN
             || (e->str == NULL && e->len != 0))
         {
             goto invalid;
         }
 
-        rec->field[i].len = e->len;
+        len = e->len;
+
+        if (len > NGX_HTTP_VALIDIBOT_FIELD_MAX_LEN) {
+
+            /* what only whoami shows never decides access: cut it short */
+
+            if (i != NGX_HTTP_VALIDIBOT_F_LABEL
+                && i != NGX_HTTP_VALIDIBOT_F_EMAIL
+                && i != NGX_HTTP_VALIDIBOT_F_NAME)
+            {
+                goto invalid;
+            }
+
+            len = NGX_HTTP_VALIDIBOT_FIELD_MAX_LEN;
+            rec->truncated = 1;
+        }
+
+        rec->field[i].len = len;
         rec->field[i].data = e->str ? (const unsigned char *) e->str
                                     : (const unsigned char *) "";
     }
 
-    /* the script returns {} when there is no user: anything else is odd */
+    /* an empty "user" is no user, as the schema says: the key is unknown */
 
     if (rec->field[NGX_HTTP_VALIDIBOT_F_USER].len == 0) {
-        goto invalid;
+        memset(rec, 0, sizeof(ngx_http_validibot_record_t));
+        return 0;
     }
 
     rec->found = 1;

@@ -45,6 +45,7 @@ typedef struct {
 
 typedef struct {
     unsigned                    found;    /* key record exists */
+    unsigned                    truncated; /* label, email or name cut */
     ngx_http_validibot_span_t   field[NGX_HTTP_VALIDIBOT_NFIELDS];
 } ngx_http_validibot_record_t;
 
@@ -52,8 +53,10 @@ typedef struct {
 /*
  * Fills rec from the reply.  Returns 0 on success, -1 when the reply is
  * not of the script's shape (an error reply, wrong type or element count,
- * a non-string element, an over-long field): the caller must then fail
- * closed.  Fields over NGX_HTTP_VALIDIBOT_FIELD_MAX_LEN bytes are garbage.
+ * a non-string element, an over-long field that decides access): the
+ * caller must then fail closed.  A label, email or name over
+ * NGX_HTTP_VALIDIBOT_FIELD_MAX_LEN bytes is cut to that length and
+ * "truncated" set.  An empty "user" is a missing record (found == 0).
  */
 #define NGX_HTTP_VALIDIBOT_FIELD_MAX_LEN  4096
 

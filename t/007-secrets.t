@@ -1,5 +1,10 @@
 # No secret (nor a stored digest) in any log line at debug level, nor in
-# what goes upstream, on every success and refusal path.
+# what goes upstream, on every success and refusal path.  nginx itself
+# prints every request header at debug level ("http header: ...") before
+# any module runs; the module no longer masks that line in place (it
+# changed what error_page locations and the upstream saw, issue 15), warns
+# at start-up instead (t/015-authorization.t), and those lines of nginx's
+# are the only ones exempt here.
 
 use Test::Nginx::Socket 'no_plan';
 use Validibot::Test;
@@ -24,10 +29,12 @@ our %K = (
 $K{mismatch} = substr($K{ok}, 0, -1) . (substr($K{ok}, -1) eq '0' ? '1' : '0');
 $K{long} = $K{ok} . 'ff';
 
-# what must never be logged: every secret, and the stored digests
+# what must never be logged: every secret, and the stored digests, on any
+# line but nginx's own "http header" lines
 our @Never = map { key_secret($_) // substr($_, -66) } values %K;
 push @Never, map { key_digest(key_public_id($K{$_}), key_secret($K{$_})) }
              qw(ok revoked expired inactive);
+@Never = map { qr/^(?!.* http header: ").*\Q$_\E/ } @Never;
 
 our $HttpConfig = <<'_EOC_';
     validibot_redis redis://127.0.0.1:$TEST_NGINX_REDIS_PORT/0;
@@ -61,7 +68,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: success: the upstream sees no Authorization; the debug log shows it masked
+=== TEST 1: success: the upstream sees no Authorization; only nginx's own header line holds the key
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
 --- request
@@ -70,7 +77,7 @@ GET /o/acme/x
 --- response_body
 auth=[] user=3
 --- error_log eval
-qr/http header: "Authorization: Bearer vbk_1_[0-9a-f]{32}_\*{64}"/
+qr/http header: "Authorization: Bearer vbk_1_[0-9a-f]{32}_[0-9a-f]{64}"/
 --- no_error_log eval: [@::Never]
 
 
@@ -175,7 +182,7 @@ GET /o/acme/x
 
 
 
-=== TEST 11: another scheme: its credentials are masked too
+=== TEST 11: another scheme: the module never logs its credentials
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
 --- request
@@ -184,9 +191,9 @@ GET /o/acme/x
 Authorization: Basic c2VjcmV0LXVzZXI6c2VjcmV0LXBhc3M=
 --- error_code: 401
 --- error_log
-http header: "Authorization: Basic ********************************"
---- no_error_log
-c2VjcmV0LXVzZXI6c2VjcmV0LXBhc3M=
+validibot: refused: missing, not a Bearer credential
+--- no_error_log eval
+[qr/^(?!.* http header: ").*c2VjcmV0LXVzZXI6c2VjcmV0LXBhc3M=/]
 
 
 

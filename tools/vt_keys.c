@@ -19,6 +19,7 @@
 #include "ngx_http_validibot_reply.h"
 #include "ngx_http_validibot_check.h"
 #include "ngx_http_validibot_script.h"
+#include "ngx_http_validibot_value.h"
 
 
 #define VT_ATTEMPTS          16
@@ -1167,6 +1168,21 @@ vt_cmd_verify(vt_ctx_t *ctx)
         vt_wipe(token, strlen(token));
         vt_fail(VT_EXIT_REDIS, "store_error: key %s: the lookup's reply is "
                 "not what the module expects (an over-long field?)", pid);
+    }
+
+    /* the module's check of what would become a header */
+
+    if (rec.found
+        && (!ngx_http_validibot_user_valid(
+                                   rec.field[NGX_HTTP_VALIDIBOT_F_USER].data,
+                                   rec.field[NGX_HTTP_VALIDIBOT_F_USER].len)
+            || !ngx_http_validibot_roles_valid(
+                           rec.field[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].data,
+                           rec.field[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].len)))
+    {
+        vt_wipe(token, strlen(token));
+        vt_fail(VT_EXIT_REDIS, "store_error: key %s: the stored user id or "
+                "roles break the schema", pid);
     }
 
     memset(&chk, 0, sizeof(chk));

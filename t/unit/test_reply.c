@@ -117,9 +117,9 @@ int
 main(void)
 {
     int                          i, rc;
-    char                         buf[16384], *big;
+    char                         buf[16384], *big, *bulk;
     void                        *reply;
-    size_t                       n;
+    size_t                       n, blen;
     int64_t                      v;
     redisReply                   fake, *elts[15];
     redisReader                 *r;
@@ -169,9 +169,9 @@ main(void)
     /* the user field */
 
     n = REC(buf, 0, NIL);
-    ok(decode(buf, n, &rec) == -1 && rec.found == 0, "nil user refused");
+    ok(decode(buf, n, &rec) == 0 && rec.found == 0, "nil user: no key");
     n = REC(buf, 0, "$0\r\n\r\n");
-    ok(decode(buf, n, &rec) == -1, "empty user refused");
+    ok(decode(buf, n, &rec) == 0 && rec.found == 0, "empty user: no key");
 
     /* binary and NUL bytes pass through with their length */
 
@@ -212,6 +212,35 @@ main(void)
     n += 8192;
     n += sprintf(big + n, "\r\n");
     ok(decode(big, n, &rec) == -1, "8 KB roles field refused");
+
+    /* informational fields are cut, never refused */
+
+    bulk = malloc(8192 + 32);
+    if (bulk == NULL) {
+        return 2;
+    }
+
+    n = sprintf(bulk, "$8192\r\n");
+    memset(bulk + n, 'l', 8192);
+    n += 8192;
+    n += sprintf(bulk + n, "\r\n");
+    blen = n;
+
+    for (i = NGX_HTTP_VALIDIBOT_F_LABEL; i <= NGX_HTTP_VALIDIBOT_F_NAME; i++) {
+        if (i == NGX_HTTP_VALIDIBOT_F_USER_ACTIVE) {
+            continue;
+        }
+
+        n = record(big, i, bulk, blen);
+        ok(decode(big, n, &rec) == 0 && rec.found && rec.truncated
+           && rec.field[i].len == NGX_HTTP_VALIDIBOT_FIELD_MAX_LEN,
+           "8 KB field %d cut to the limit", i);
+    }
+
+    n = record(big, NGX_HTTP_VALIDIBOT_F_USER_ACTIVE, bulk, blen);
+    ok(decode(big, n, &rec) == -1, "8 KB is_active refused");
+
+    free(bulk);
     free(big);
 
     /* wrong element types */

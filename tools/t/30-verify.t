@@ -196,10 +196,20 @@ $r = vt('verify', '--redis', "redis://127.0.0.1:$dead", { stdin => $key });
 is $r->{rc}, 3, 'Redis unreachable: exit 3';
 unlike $r->{err}, qr/$secret/, 'Redis unreachable: secret not in the error';
 
-# an over-long field: the module fails closed (store_error), so does verify
+# an over-long field that decides access: the module fails closed
+# (store_error), so does verify; an over-long label is only cut short
 redis('HSET', "${P}key:$pid", 'label', 'x' x 5000);
+is verify($key)->{rc}, 0, 'over-long label: still ok';
+redis('HSET', "${P}key:$pid", 'expires_at', '1' x 5000);
 $r = verify($key);
 is $r->{rc}, 3, 'reply the module would refuse: exit 3';
 like $r->{err}, qr/store_error: key $pid/, 'reply the module would refuse: store_error';
+
+# a user id the module would not put into a header: store_error too
+redis('HSET', "${P}key:$pid", 'expires_at', '', 'user', "u1\r\nX-Evil: 1");
+$r = verify($key);
+is $r->{rc}, 3, 'user id breaking the schema: exit 3';
+like $r->{err}, qr/store_error: key $pid: the stored user id or roles break the schema/,
+    'user id breaking the schema: store_error';
 
 done_testing;
