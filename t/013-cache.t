@@ -630,14 +630,14 @@ invalid parameter "yes": "validibot_cache" takes "on", "off" or "zone=NAME:SIZE"
 === TEST 30: max_ttl bounds an entry
 --- init
 ::setup();
---- http_config eval: $::HttpConfig =~ s/keys:1m/keys:1m max_ttl=200ms/r
+--- http_config eval: $::HttpConfig =~ s/keys:1m/keys:1m max_ttl=3s/r
 --- config eval: $::Config
 --- request eval
 ["GET /ready", "GET /plain", "GET /plain", "GET /plain"]
 --- more_headers eval
 ["", ($::Auth) x 3]
 --- response_body_filters eval
-::between([\&::wait_tracking, undef, sub { Time::HiRes::sleep(0.3) }])
+::between([\&::wait_tracking, undef, sub { Time::HiRes::sleep(3.5) }])
 --- response_body eval
 ["ready\n", "user=7 roles= redis\n", "user=7 roles= cached\n",
  "user=7 roles= redis\n"]
