@@ -20,6 +20,8 @@
 #include "ngx_http_validibot_check.h"
 #include "ngx_http_validibot_url.h"
 #include "ngx_http_validibot_redis.h"
+#include "ngx_http_validibot_redis_conf.h"
+#include "ngx_http_validibot_ssl.h"
 #include "ngx_http_validibot_fail.h"
 #include "ngx_http_validibot_metrics.h"
 #include "ngx_http_validibot_track.h"
@@ -75,6 +77,7 @@ enum {
 
 typedef struct {
     ngx_http_validibot_redis_conf_t   redis;
+    ngx_str_t                         url_shown; /* without a password */
     ngx_array_t                      *hmacs;   /* ngx_http_validibot_hmac_t */
     ngx_msec_t                        usage_interval;
     ngx_uint_t                        used;
@@ -213,6 +216,11 @@ static void ngx_http_validibot_exit_process(ngx_cycle_t *cycle);
 
 static char *ngx_http_validibot_redis_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_validibot_resolve_conf(ngx_conf_t *cf,
+    ngx_http_validibot_main_conf_t *vmcf);
+static char *ngx_http_validibot_parse_sentinels(ngx_conf_t *cf,
+    ngx_http_validibot_main_conf_t *vmcf, ngx_http_validibot_url_t *url,
+    ngx_str_t *shown);
 static char *ngx_http_validibot_sync_max_lag(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_validibot_superusers(ngx_conf_t *cf,
@@ -265,6 +273,48 @@ static ngx_command_t  ngx_http_validibot_commands[] = {
       ngx_http_validibot_redis_url,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("validibot_redis_password_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_validibot_redis_password_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_validibot_main_conf_t, redis),
+      NULL },
+
+    { ngx_string("validibot_redis_ssl_verify"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_validibot_main_conf_t, redis.ssl_verify),
+      NULL },
+
+    { ngx_string("validibot_redis_ssl_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_validibot_main_conf_t, redis.ssl_trusted_certificate),
+      NULL },
+
+    { ngx_string("validibot_redis_ssl_server_name"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_validibot_main_conf_t, redis.ssl_server_name),
+      NULL },
+
+    { ngx_string("validibot_redis_ssl_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_validibot_main_conf_t, redis.ssl_certificate),
+      NULL },
+
+    { ngx_string("validibot_redis_ssl_certificate_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_validibot_main_conf_t, redis.ssl_certificate_key),
       NULL },
 
     { ngx_string("validibot_redis_timeout"),
@@ -2324,6 +2374,7 @@ ngx_http_validibot_create_main_conf(ngx_conf_t *cf)
     vmcf->redis.timeout = NGX_CONF_UNSET_MSEC;
     vmcf->redis.connections = NGX_CONF_UNSET_UINT;
     vmcf->redis.hints = NGX_CONF_UNSET_UINT;
+    vmcf->redis.ssl_verify = NGX_CONF_UNSET;
     vmcf->redis.sync_lag = NGX_CONF_UNSET_MSEC;
     vmcf->usage_interval = NGX_CONF_UNSET_MSEC;
     vmcf->cache_ttl = NGX_CONF_UNSET_MSEC;
@@ -2346,10 +2397,14 @@ ngx_http_validibot_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_str_t  url = ngx_string("redis://127.0.0.1:6379/0");
 
-    if (vmcf->redis.addr == NULL) {
+    if (vmcf->redis.addr == NULL && vmcf->redis.url == NULL) {
         if (ngx_http_validibot_parse_addr(cf, vmcf, &url) != NGX_CONF_OK) {
             return NGX_CONF_ERROR;
         }
+    }
+
+    if (ngx_http_validibot_resolve_conf(cf, vmcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
     }
 
     ngx_conf_init_msec_value(vmcf->redis.timeout, 500);
@@ -2364,7 +2419,7 @@ ngx_http_validibot_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_str_set(&vmcf->redis.prefix, "validibot:");
     }
 
-    return NGX_CONF_OK;
+    return ngx_http_validibot_ssl_init_conf(cf, &vmcf->redis);
 }
 
 
@@ -2755,7 +2810,7 @@ ngx_http_validibot_redis_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_str_t  *value;
 
-    if (vmcf->redis.addr) {
+    if (vmcf->redis.addr || vmcf->redis.url) {
         return "is duplicate";
     }
 
@@ -2793,6 +2848,16 @@ ngx_http_validibot_parse_addr(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
+    if (url.sentinel) {
+        if (ngx_http_validibot_parse_sentinels(cf, vmcf, &url, &shown)
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        goto credentials;
+    }
+
     ngx_memzero(&u, sizeof(ngx_url_t));
 
     /* the pieces again, for nginx's own parser and resolver */
@@ -2819,6 +2884,12 @@ ngx_http_validibot_parse_addr(ngx_conf_t *cf,
     u.url.len = p - u.url.data;
     u.default_port = (in_port_t) url.port;
 
+    /*
+     * A host name is resolved once every directive is read: through
+     * "resolver" on every connect when one is configured, else now.
+     */
+    u.no_resolve = 1;
+
     if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
         if (u.err) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -2829,15 +2900,37 @@ ngx_http_validibot_parse_addr(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    if (u.naddrs == 0) {
+    if (url.unix_socket) {
+        vmcf->redis.addr = &u.addrs[0];
+
+    } else {
+        vmcf->redis.url = ngx_pcalloc(cf->pool, sizeof(ngx_url_t));
+        if (vmcf->redis.url == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *vmcf->redis.url = u;
+
+        /* for the messages of ngx_http_validibot_resolve_conf() */
+        vmcf->url_shown.len = shown.len;
+        vmcf->url_shown.data = ngx_pstrdup(cf->pool, &shown);
+        if (vmcf->url_shown.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+credentials:
+
+    vmcf->redis.db = url.db;
+    vmcf->redis.tls = url.tls;
+    vmcf->redis.host.len = url.host.len;
+    vmcf->redis.host.data = (u_char *) url.host.data;
+
+    if (url.password.data && vmcf->redis.password_file.data) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"validibot_redis\": host not found in \"%V\"",
-                           &shown);
+                           "\"validibot_redis\": a password in \"%V\" and "
+                           "in \"validibot_redis_password_file\"", &shown);
         return NGX_CONF_ERROR;
     }
-
-    vmcf->redis.addr = &u.addrs[0];
-    vmcf->redis.db = url.db;
 
     if (url.password.data) {
         vmcf->redis.user.len = url.user.len;
@@ -2845,6 +2938,177 @@ ngx_http_validibot_parse_addr(ngx_conf_t *cf,
         vmcf->redis.password.len = url.password.len;
         vmcf->redis.password.data = (u_char *) url.password.data;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * sentinel://: the sentinels' addresses, resolved now (they are the stable
+ * part of a Sentinel set-up); the master's comes from them at run time.
+ */
+
+static char *
+ngx_http_validibot_parse_sentinels(ngx_conf_t *cf,
+    ngx_http_validibot_main_conf_t *vmcf, ngx_http_validibot_url_t *url,
+    ngx_str_t *shown)
+{
+    u_char      *p;
+    ngx_uint_t   i;
+    ngx_url_t    u;
+    ngx_addr_t  *addr;
+
+    vmcf->redis.sentinels = ngx_array_create(cf->pool, url->nsentinels,
+                                             sizeof(ngx_addr_t));
+    if (vmcf->redis.sentinels == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < url->nsentinels; i++) {
+        ngx_memzero(&u, sizeof(ngx_url_t));
+
+        u.url.data = ngx_pnalloc(cf->pool, url->sentinel_host[i].len
+                                           + sizeof("[]:65535"));
+        if (u.url.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        p = ngx_strlchr((u_char *) url->sentinel_host[i].data,
+                        (u_char *) url->sentinel_host[i].data
+                        + url->sentinel_host[i].len, ':')
+            ? ngx_sprintf(u.url.data, "[%*s]:%ui",
+                          url->sentinel_host[i].len,
+                          url->sentinel_host[i].data,
+                          (ngx_uint_t) url->sentinel_port[i])
+            : ngx_sprintf(u.url.data, "%*s:%ui", url->sentinel_host[i].len,
+                          url->sentinel_host[i].data,
+                          (ngx_uint_t) url->sentinel_port[i]);
+
+        u.url.len = p - u.url.data;
+        u.default_port = (in_port_t) url->sentinel_port[i];
+
+        if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"validibot_redis\": %s (sentinel \"%V\") "
+                               "in \"%V\"", u.err ? u.err : "host not found",
+                               &u.url, shown);
+            return NGX_CONF_ERROR;
+        }
+
+        addr = ngx_array_push(vmcf->redis.sentinels);
+        if (addr == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *addr = u.addrs[0];
+        addr->name = u.url;
+    }
+
+    vmcf->redis.master_name.len = url->master.len;
+    vmcf->redis.master_name.data = (u_char *) url->master.data;
+
+    /* no address until the sentinels name one: the name, for messages */
+
+    vmcf->redis.addr = ngx_pcalloc(cf->pool, sizeof(ngx_addr_t));
+    if (vmcf->redis.addr == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    vmcf->redis.addr->name.data = ngx_pnalloc(cf->pool,
+                                              sizeof("sentinel/") - 1
+                                              + url->master.len);
+    if (vmcf->redis.addr->name.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    vmcf->redis.addr->name.len = ngx_sprintf(vmcf->redis.addr->name.data,
+                                             "sentinel/%*s", url->master.len,
+                                             url->master.data)
+                                 - vmcf->redis.addr->name.data;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The host of a redis:// or rediss:// URL: an address is taken as it is;
+ * a name is resolved on every connect through the "resolver" of the http
+ * block when there is one (without blocking, so a moved DNS name is
+ * followed at the next reconnect), else now, once, like proxy_pass.
+ */
+
+static char *
+ngx_http_validibot_resolve_conf(ngx_conf_t *cf,
+    ngx_http_validibot_main_conf_t *vmcf)
+{
+    ngx_url_t                 *u;
+    ngx_uint_t                 name;
+    ngx_http_core_loc_conf_t  *clcf;
+#if (NGX_HAVE_INET6)
+    struct in6_addr            a6;
+#endif
+
+    u = vmcf->redis.url;
+
+    if (u == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    /* an IPv6 address comes in brackets, with its address already */
+
+    name = (u->naddrs == 0 && u->host.len && u->host.data[0] != '['
+            && ngx_inet_addr(u->host.data, u->host.len) == INADDR_NONE);
+
+#if (NGX_HAVE_INET6)
+    if (name && ngx_inet6_addr(u->host.data, u->host.len, a6.s6_addr)
+                == NGX_OK)
+    {
+        name = 0;
+    }
+#endif
+
+    /* without "resolver" the http block has one with no servers */
+
+    if (name && clcf->resolver && clcf->resolver->connections.nelts) {
+        vmcf->redis.resolver = clcf->resolver;
+        vmcf->redis.resolver_timeout =
+                          (clcf->resolver_timeout == NGX_CONF_UNSET_MSEC)
+                          ? 30000 : clcf->resolver_timeout;
+
+        /* no address yet: the name, for the messages */
+
+        vmcf->redis.addr = ngx_pcalloc(cf->pool, sizeof(ngx_addr_t));
+        if (vmcf->redis.addr == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        vmcf->redis.addr->name = u->url;
+
+        return NGX_CONF_OK;
+    }
+
+    /* an IPv4 address has its address already */
+
+    if (u->naddrs == 0 && ngx_inet_resolve_host(cf->pool, u) != NGX_OK) {
+        if (u->err) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"validibot_redis\": %s in \"%V\"",
+                               u->err, &vmcf->url_shown);
+        }
+
+        return NGX_CONF_ERROR;
+    }
+
+    if (u->naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_redis\": host not found in \"%V\"",
+                           &vmcf->url_shown);
+        return NGX_CONF_ERROR;
+    }
+
+    vmcf->redis.addr = &u->addrs[0];
 
     return NGX_CONF_OK;
 }

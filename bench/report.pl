@@ -14,7 +14,7 @@ my ($tsv, $cg_tsv, $cg_dir, $cg_n1, $cg_n2, $pool, $lua_pool, $conns,
 my $upstream = $ENV{BENCH_UPSTREAM_MODE} // 'process';
 
 my @order = qw(baseline module-cold module-hot module-script module-cache-hot
-               module-cache-cold lua lua-cache-hot auth_request);
+               module-cache-cold module-tls lua lua-cache-hot auth_request);
 my (%by, @rows);
 
 open my $f, '<', $tsv or die "$tsv: $!\n";
@@ -72,6 +72,7 @@ my %desc = (
     'module-script' => 'module, 10,000 keys, validibot_owner_hints off',
     'module-cache-hot'  => 'module, validibot_cache, 10 keys',
     'module-cache-cold' => 'module, validibot_cache, 10,000 keys',
+    'module-tls'   => 'module, 10,000 keys, rediss:// (TLS to Redis)',
     'lua'          => 'access_by_lua + lua-nginx-redis',
     'lua-cache-hot' => 'access_by_lua, 1 s lrucache, 10 keys',
     'auth_request' => 'auth_request → Lua auth service',
@@ -188,6 +189,30 @@ printf "| %s | %s | %s |\n", $_->[0],
     !$all ? 'not judged (partial run)' : $_->[1] ? 'met' : '**missed**',
     $_->[2] for @t;
 print "\n";
+
+# --- TLS to Redis ---
+
+if (col('module-tls', 'rps') && col('module-cold', 'rps')) {
+    my $rps = median(ratio('module-tls', 'module-cold'));
+    my $us = median(per_round('module-tls', sub {
+        my ($t, $c) = ($_[0]{'module-tls'}, $_[0]{'module-cold'});
+        return ($t && $c) ? $t->{worker_us_per_req} - $c->{worker_us_per_req}
+                          : ();
+    }));
+    my $rus = median(per_round('module-tls', sub {
+        my ($t, $c) = ($_[0]{'module-tls'}, $_[0]{'module-cold'});
+        return () unless $t && $c && $t->{rps} && $c->{rps};
+        return $t->{redis_cpu_pct} * 1e4 / $t->{rps}
+               - $c->{redis_cpu_pct} * 1e4 / $c->{rps};
+    }));
+    print "## TLS to Redis (rediss://)\n\n";
+    printf "module-tls against module-cold, medians of the same rounds: "
+           . "%.2f× the req/s; the nginx worker spends %+.1f µs of CPU per "
+           . "lookup on TLS, Redis about %+.1f µs. Lookups of one event "
+           . "loop iteration share one TLS record each way, so the cost "
+           . "per lookup is the cost of a record over about ten lookups.\n\n",
+           $rps, $us, $rus;
+}
 
 # --- per round ---
 

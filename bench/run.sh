@@ -8,6 +8,7 @@
 #                 script on every request, 10,000 keys
 #   module-cache-hot   the module with validibot_cache, 10 keys
 #   module-cache-cold  the module with validibot_cache, 10,000 keys
+#   module-tls    module-cold over rediss:// (TLS 1.3 to the same Redis)
 #   lua           access_by_lua + lua-nginx-redis doing the same check
 #   lua-cache-hot the same with successes kept 1 s in a resty.lrucache
 #                 (fast, but a revoked key works on for up to a second),
@@ -53,7 +54,7 @@ upstream=${BENCH_UPSTREAM:-process}
 cold_keys=10000
 hot_keys=10
 path=/api/v1/orgs/acme/workflows/
-variants=${BENCH_VARIANTS:-baseline module-cold module-hot module-script module-cache-hot module-cache-cold lua lua-cache-hot auth_request}
+variants=${BENCH_VARIANTS:-baseline module-cold module-hot module-script module-cache-hot module-cache-cold module-tls lua lua-cache-hot auth_request}
 
 rm -rf "$run"
 mkdir -p "$run/logs" "$run/conf" "$run/cg"
@@ -75,6 +76,7 @@ conf_of() {
     case $1 in
         module-script) echo module-script ;;
         module-cache-*) echo module-cache ;;
+        module-tls) echo module-tls ;;
         module-*) echo module ;;
         lua-cache-*) echo lua-cache ;;
         *)        echo "$1" ;;
@@ -215,11 +217,25 @@ expect() {
 
 # --- Redis, data, upstream -----------------------------------------------
 
-echo "bench: redis-server on 127.0.0.1:$redis_port, nginx on 127.0.0.1:$port"
+tls_port=$(free_port)
+while [ "$tls_port" = "$redis_port" ] || [ "$tls_port" = "$port" ]; do
+    tls_port=$(free_port)
+done
+
+echo "bench: redis-server on 127.0.0.1:$redis_port (TLS $tls_port)," \
+     "nginx on 127.0.0.1:$port"
+
+# module-tls: a CA and a certificate for 127.0.0.1, made here
+mkdir -p "$run/tls"
+perl -I "$top/t/lib" -MValidibot::Certs=make_certs \
+    -e 'make_certs($ARGV[0])' "$run/tls"
 
 taskset -c "$load_cpu" redis-server --port "$redis_port" --bind 127.0.0.1 \
     --save '' --appendonly no --daemonize yes --dir "$run" \
-    --pidfile "$run/redis.pid" --logfile "$run/redis.log"
+    --pidfile "$run/redis.pid" --logfile "$run/redis.log" \
+    --tls-port "$tls_port" --tls-cert-file "$run/tls/server.crt" \
+    --tls-key-file "$run/tls/server.key" \
+    --tls-ca-cert-file "$run/tls/ca.crt" --tls-auth-clients no
 
 for _ in $(seq 100); do
     rcli ping >/dev/null 2>&1 && break
@@ -280,6 +296,16 @@ grep -q 'cache_ttl = 1' "$run/conf/lua-cache.conf"
 "$nginx" -p "$run/" -e "$run/logs/error.log" -t -q \
     -c "$run/conf/lua-cache.conf"
 
+# module-tls: the same as module, over rediss://
+for s in "" -cg; do
+    sed -e "s#redis://127.0.0.1:$redis_port/0;#rediss://127.0.0.1:$tls_port/0;#" \
+        -e "s#^\( *\)validibot_redis_connections.*#&\n\1validibot_redis_ssl_trusted_certificate $run/tls/ca.crt;#" \
+        "$run/conf/module$s.conf" > "$run/conf/module-tls$s.conf"
+done
+grep -q "rediss://127.0.0.1:$tls_port/0" "$run/conf/module-tls.conf"
+"$nginx" -p "$run/" -e "$run/logs/error.log" -t -q \
+    -c "$run/conf/module-tls.conf"
+
 
 # --- correctness first ---------------------------------------------------
 
@@ -287,8 +313,8 @@ good=$(head -1 "$run/keys.txt")
 bad=${good%?}$( [ "${good: -1}" = 0 ] && echo 1 || echo 0 )
 unknown=vbk_1_$(printf '%032d' 0)_${good##*_}
 
-for c in baseline module module-script module-cache lua lua-cache \
-         auth_request; do
+for c in baseline module module-script module-cache module-tls lua \
+         lua-cache auth_request; do
     start_nginx $c
     expect "$c valid key" 200 "$(http_status "$good")"
     expect "$c body" "ok" "$(cat "$run/body")"

@@ -1,7 +1,9 @@
 # Faults under load and a soak, on loopback, against the module in
 # /usr/sbin/nginx (docs/hardening.md).
 #
-#   make faults                 every fault case once (about 90 s)
+#   make faults                 every fault case once (about 90 s), then
+#                               a Sentinel failover under load
+#                               (stress/sentinel.sh, about 20 s)
 #   make faults FAULT_CASES="pause fake-half" FAULT_ROUNDS=3
 #   make faults-asan            the same against the ASan+UBSan build
 #                               (make asan-build); RSS not judged there
@@ -30,6 +32,7 @@ faults: stress-deps
 	$(MAKE) module
 	NGINX_BIN=$(NGINX_BIN) MODULE_SO=$(MODULE_SO) \
 	    FAULT_ROUNDS=$(FAULT_ROUNDS) bash stress/faults.sh $(FAULT_CASES)
+	NGINX_BIN=$(NGINX_BIN) MODULE_SO=$(MODULE_SO) bash stress/sentinel.sh
 
 faults-asan: stress-deps
 	bash scripts/asan-build.sh build

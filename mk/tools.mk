@@ -27,7 +27,7 @@ TOOLS_OBJS    = $(patsubst %.c,$(TOOLS_OBJDIR)/%.o,\
                     $(TOOLS_SRCS) $(TOOLS_SHARED))
 TOOLS_HDRS    = $(wildcard tools/*.h) $(wildcard src/*.h)
 TOOLS_CFLAGS  = $(CFLAGS) -Isrc -Itools
-TOOLS_LIBS    = -lhiredis -lcrypto
+TOOLS_LIBS    = -lhiredis -lssl -lcrypto -pthread
 
 .PHONY: tools install tools-test
 

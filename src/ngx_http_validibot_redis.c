@@ -15,6 +15,8 @@
 #include "ngx_http_validibot_reply.h"
 #include "ngx_http_validibot_script.h"
 #include "ngx_http_validibot_metrics.h"
+#include "ngx_http_validibot_ssl.h"
+#include "ngx_http_validibot_sentinel.h"
 
 
 #define NGX_HTTP_VALIDIBOT_BACKOFF_MIN   100
@@ -27,7 +29,9 @@
 
 typedef enum {
     NGX_HTTP_VALIDIBOT_IDLE = 0,
+    NGX_HTTP_VALIDIBOT_RESOLVING,      /* the address: resolver, sentinels */
     NGX_HTTP_VALIDIBOT_CONNECTING,
+    NGX_HTTP_VALIDIBOT_TLS,            /* the TLS handshake of rediss:// */
     NGX_HTTP_VALIDIBOT_READY,
     NGX_HTTP_VALIDIBOT_BACKOFF
 } ngx_http_validibot_conn_state_e;
@@ -39,6 +43,7 @@ typedef enum {
     NGX_HTTP_VALIDIBOT_W_SCRIPT,
     NGX_HTTP_VALIDIBOT_W_FIRE,
     NGX_HTTP_VALIDIBOT_W_ORG,
+    NGX_HTTP_VALIDIBOT_W_ROLE,         /* sentinel://: is it the master? */
     NGX_HTTP_VALIDIBOT_W_SYNC,
     NGX_HTTP_VALIDIBOT_W_TRACK_ID,    /* the tracking connection's */
     NGX_HTTP_VALIDIBOT_W_SUBSCRIBE,
@@ -108,6 +113,12 @@ struct ngx_http_validibot_conn_s {
     ngx_event_t                           timer;
     ngx_msec_t                            backoff;
 
+    /* the address of this connection when the name is resolved anew */
+    ngx_resolver_ctx_t                   *resolving;
+    ngx_sockaddr_t                        sockaddr;
+    ngx_str_t                             addr_text;
+    u_char                                addr_buf[NGX_SOCKADDR_STRLEN];
+
     /* the tracking connection (validibot_cache) only */
     ngx_event_t                           ping;
     unsigned                              track:1;
@@ -123,6 +134,10 @@ typedef struct {
     ngx_queue_t                           free;
     ngx_log_t                            *log;
     ngx_http_validibot_hints_t           *hints;
+
+    /* a handshake refusal was logged since the last handshake passed */
+    ngx_uint_t                            refused;
+
     u_char                                sha[NGX_HTTP_VALIDIBOT_SHA_LEN];
     time_t                                stale_logged;
 
@@ -136,8 +151,17 @@ typedef struct {
 
 static ngx_int_t ngx_http_validibot_redis_connect(
     ngx_http_validibot_conn_t *rc);
+static ngx_int_t ngx_http_validibot_redis_open(ngx_http_validibot_conn_t *rc,
+    struct sockaddr *sockaddr, socklen_t socklen, ngx_str_t *name);
+static void ngx_http_validibot_redis_resolved(ngx_resolver_ctx_t *ctx);
+static void ngx_http_validibot_redis_master(ngx_addr_t *master);
+static ngx_int_t ngx_http_validibot_redis_connected(
+    ngx_http_validibot_conn_t *rc);
+static void ngx_http_validibot_redis_ssl_handler(ngx_connection_t *c);
 static void ngx_http_validibot_redis_fail(ngx_http_validibot_conn_t *rc,
     const char *reason);
+static void ngx_http_validibot_redis_fail_level(ngx_http_validibot_conn_t *rc,
+    ngx_uint_t level, const char *reason);
 static void ngx_http_validibot_redis_close(ngx_http_validibot_conn_t *rc);
 static ngx_http_validibot_conn_t *ngx_http_validibot_redis_pick(void);
 static ngx_http_validibot_waiter_t *ngx_http_validibot_redis_waiter(
@@ -265,6 +289,23 @@ ngx_http_validibot_redis_init_process(ngx_cycle_t *cycle,
         rc->timer.log = cycle->log;
     }
 
+    if (conf->sentinels
+        && ngx_http_validibot_sentinel_init(cycle, conf->sentinels,
+                                            &conf->master_name, conf->timeout,
+                                            ngx_http_validibot_redis_master)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (conf->tls && !conf->ssl_verify) {
+        /* nginx -t said so too, but that is not in this log */
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "validibot: \"validibot_redis_ssl_verify\" is off: "
+                      "the certificate and the name of Redis at \"%V\" are "
+                      "not checked", &conf->host);
+    }
+
     ngx_http_validibot_redis = redis;
 
     return NGX_OK;
@@ -337,6 +378,8 @@ ngx_http_validibot_redis_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_validibot_hints_free(redis->hints);
+    ngx_http_validibot_ssl_exit_process();
+    ngx_http_validibot_sentinel_exit();
 
     ngx_http_validibot_redis = NULL;
 }
@@ -938,12 +981,10 @@ ngx_http_validibot_redis_append_hinted(ngx_http_validibot_conn_t *rc,
 static ngx_int_t
 ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
 {
-    int                               tcp_nodelay;
     u_char                            db[NGX_INT_T_LEN];
-    ngx_int_t                         rv;
     ngx_str_t                         argv[3];
     ngx_uint_t                        argc;
-    ngx_connection_t                 *c;
+    ngx_resolver_ctx_t               *ctx;
     ngx_http_validibot_redis_t       *redis;
     ngx_http_validibot_waiter_t      *w;
     ngx_http_validibot_redis_conf_t  *conf;
@@ -951,57 +992,13 @@ ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
     redis = ngx_http_validibot_redis;
     conf = redis->conf;
 
-    ngx_memzero(&rc->peer, sizeof(ngx_peer_connection_t));
-    rc->peer.sockaddr = conf->addr->sockaddr;
-    rc->peer.socklen = conf->addr->socklen;
-    rc->peer.name = &conf->addr->name;
-    rc->peer.get = ngx_event_get_peer;
-    rc->peer.log = redis->log;
-    rc->peer.log_error = NGX_ERROR_ERR;
-
-    rv = ngx_event_connect_peer(&rc->peer);
-
-    if (rv == NGX_ERROR || rv == NGX_BUSY || rv == NGX_DECLINED) {
-        ngx_http_validibot_redis_fail(rc, "connect failed");
-        return NGX_ERROR;
-    }
-
-    ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_RECONNECTS);
-
-    c = rc->peer.connection;
-    c->data = rc;
-    c->read->handler = ngx_http_validibot_redis_read_handler;
-    c->write->handler = ngx_http_validibot_redis_write_handler;
-
-    /*
-     * Writes are already batched per event loop iteration: Nagle would
-     * only hold a batch back while the previous one is unacknowledged.
-     */
-
-    if (rc->peer.sockaddr->sa_family != AF_UNIX) {
-        tcp_nodelay = 1;
-
-        if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY,
-                       (const void *) &tcp_nodelay, sizeof(int))
-            == -1)
-        {
-            ngx_log_error(NGX_LOG_WARN, redis->log, ngx_socket_errno,
-                          "validibot: setsockopt(TCP_NODELAY) failed");
-        }
-    }
-
-    c->log = redis->log;
-    c->read->log = c->log;
-    c->write->log = c->log;
-
     rc->reader = ngx_http_validibot_reader_create();
     if (rc->reader == NULL) {
         ngx_http_validibot_redis_fail(rc, "out of memory");
         return NGX_ERROR;
     }
 
-    rc->state = (rv == NGX_AGAIN) ? NGX_HTTP_VALIDIBOT_CONNECTING
-                                  : NGX_HTTP_VALIDIBOT_READY;
+    rc->state = NGX_HTTP_VALIDIBOT_CONNECTING;
     rc->out_pos = 0;
     rc->out_len = 0;
 
@@ -1045,6 +1042,18 @@ ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
         }
     }
 
+    if (conf->sentinels) {
+        /* a sentinel's answer may be stale: only a master will do */
+        ngx_str_set(&argv[0], "ROLE");
+
+        w = ngx_http_validibot_redis_waiter(rc, NGX_HTTP_VALIDIBOT_W_ROLE);
+        if (w == NULL
+            || ngx_http_validibot_redis_append(rc, 1, argv) != NGX_OK)
+        {
+            goto failed;
+        }
+    }
+
     ngx_str_set(&argv[0], "CLIENT");
     ngx_str_set(&argv[1], "SETNAME");
     ngx_str_set(&argv[2], "validibot-nginx");
@@ -1071,26 +1080,69 @@ ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
             goto failed;
         }
 
-        ngx_http_validibot_redis_arm(rc);
+    } else {
+        ngx_str_set(&argv[0], "SCRIPT");
+        ngx_str_set(&argv[1], "LOAD");
+        argv[2] = ngx_http_validibot_script;
 
-        return NGX_OK;
+        w = ngx_http_validibot_redis_waiter(rc, NGX_HTTP_VALIDIBOT_W_SCRIPT);
+        if (w == NULL
+            || ngx_http_validibot_redis_append(rc, 3, argv) != NGX_OK)
+        {
+            goto failed;
+        }
     }
 
-    ngx_str_set(&argv[0], "SCRIPT");
-    ngx_str_set(&argv[1], "LOAD");
-    argv[2] = ngx_http_validibot_script;
-
-    w = ngx_http_validibot_redis_waiter(rc, NGX_HTTP_VALIDIBOT_W_SCRIPT);
-    if (w == NULL || ngx_http_validibot_redis_append(rc, 3, argv) != NGX_OK) {
-        goto failed;
-    }
-
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, redis->log, 0,
-                   "validibot: redis connecting to %V", rc->peer.name);
+    /*
+     * The tracking connection goes the same way as the others: TLS,
+     * the resolver and the sentinels apply to it too.
+     */
 
     ngx_http_validibot_redis_arm(rc);
 
-    return NGX_OK;
+    if (conf->sentinels) {
+        /* asked on every connect: a failover is what closes connections */
+        rc->state = NGX_HTTP_VALIDIBOT_RESOLVING;
+        ngx_http_validibot_sentinel_ask();
+        return NGX_OK;
+    }
+
+    if (conf->resolver == NULL) {
+        return ngx_http_validibot_redis_open(rc, conf->addr->sockaddr,
+                                             conf->addr->socklen,
+                                             &conf->addr->name);
+    }
+
+    /*
+     * A host name with "resolver" configured: resolved again on every
+     * connect, without blocking, inside the head waiter's deadline (the
+     * timer is armed); nginx's resolver caches the answer for its TTL.
+     */
+
+    rc->state = NGX_HTTP_VALIDIBOT_RESOLVING;
+
+    ctx = ngx_resolve_start(conf->resolver, NULL);
+    if (ctx == NULL || ctx == NGX_NO_RESOLVER) {
+        ngx_http_validibot_redis_fail(rc, "cannot start resolving");
+        return NGX_ERROR;
+    }
+
+    ctx->name = conf->url->host;
+    ctx->handler = ngx_http_validibot_redis_resolved;
+    ctx->data = rc;
+    ctx->timeout = conf->resolver_timeout;
+
+    rc->resolving = ctx;
+
+    if (ngx_resolve_name(ctx) != NGX_OK) {
+        rc->resolving = NULL;
+        ngx_http_validibot_redis_fail(rc, "cannot start resolving");
+        return NGX_ERROR;
+    }
+
+    /* a cached answer was handled at once, and may have failed */
+
+    return (rc->state == NGX_HTTP_VALIDIBOT_BACKOFF) ? NGX_ERROR : NGX_OK;
 
 failed:
 
@@ -1099,9 +1151,245 @@ failed:
 }
 
 
+/* the sentinels answered: every connection waiting for it connects */
+
+static void
+ngx_http_validibot_redis_master(ngx_addr_t *master)
+{
+    ngx_uint_t                   i;
+    ngx_http_validibot_conn_t   *rc;
+    ngx_http_validibot_redis_t  *redis;
+
+    redis = ngx_http_validibot_redis;
+
+    if (redis == NULL) {
+        return;
+    }
+
+    if (master) {
+        ngx_log_error(NGX_LOG_INFO, redis->log, 0,
+                      "validibot: redis %V: the sentinels name %V",
+                      &redis->conf->addr->name, &master->name);
+    }
+
+    /* the lookup connections, then the tracking connection, if any */
+
+    for (i = 0; i <= redis->conf->connections; i++) {
+        rc = (i < redis->conf->connections) ? &redis->conns[i]
+                                             : redis->track;
+
+        if (rc == NULL || rc->state != NGX_HTTP_VALIDIBOT_RESOLVING) {
+            continue;
+        }
+
+        if (master == NULL) {
+            ngx_http_validibot_redis_fail(rc, "no master");
+            continue;
+        }
+
+        ngx_memcpy(&rc->sockaddr, master->sockaddr, master->socklen);
+        rc->addr_text.data = rc->addr_buf;
+        rc->addr_text.len = ngx_cpymem(rc->addr_buf, master->name.data,
+                                       master->name.len)
+                            - rc->addr_buf;
+
+        (void) ngx_http_validibot_redis_open(rc, &rc->sockaddr.sockaddr,
+                                             master->socklen,
+                                             &rc->addr_text);
+    }
+}
+
+
+static void
+ngx_http_validibot_redis_resolved(ngx_resolver_ctx_t *ctx)
+{
+    ngx_http_validibot_conn_t        *rc;
+    ngx_http_validibot_redis_conf_t  *conf;
+
+    rc = ctx->data;
+    conf = ngx_http_validibot_redis->conf;
+
+    rc->resolving = NULL;
+
+    if (ctx->state) {
+        ngx_log_error(NGX_LOG_ERR, ngx_http_validibot_redis->log, 0,
+                      "validibot: redis host \"%V\" could not be resolved "
+                      "(%i: %s)", &ctx->name, ctx->state,
+                      ngx_resolver_strerror(ctx->state));
+        ngx_resolve_name_done(ctx);
+        ngx_http_validibot_redis_fail(rc, "host not resolved");
+        return;
+    }
+
+    /* the first address, as at configuration time */
+
+    ngx_memcpy(&rc->sockaddr, ctx->addrs[0].sockaddr, ctx->addrs[0].socklen);
+    ngx_inet_set_port(&rc->sockaddr.sockaddr, conf->url->port);
+
+    rc->addr_text.data = rc->addr_buf;
+    rc->addr_text.len = ngx_sock_ntop(&rc->sockaddr.sockaddr,
+                                      ctx->addrs[0].socklen, rc->addr_buf,
+                                      NGX_SOCKADDR_STRLEN, 1);
+
+    ngx_log_error(NGX_LOG_INFO, ngx_http_validibot_redis->log, 0,
+                  "validibot: redis host \"%V\" resolved to %V",
+                  &ctx->name, &rc->addr_text);
+
+    (void) ngx_http_validibot_redis_open(rc, &rc->sockaddr.sockaddr,
+                                         ctx->addrs[0].socklen,
+                                         &rc->addr_text);
+
+    ngx_resolve_name_done(ctx);
+}
+
+
+/* opens the socket; the handshake commands are queued already */
+
+static ngx_int_t
+ngx_http_validibot_redis_open(ngx_http_validibot_conn_t *rc,
+    struct sockaddr *sockaddr, socklen_t socklen, ngx_str_t *name)
+{
+    int                          tcp_nodelay;
+    ngx_int_t                    rv;
+    ngx_connection_t            *c;
+    ngx_http_validibot_redis_t  *redis;
+
+    redis = ngx_http_validibot_redis;
+
+    ngx_memzero(&rc->peer, sizeof(ngx_peer_connection_t));
+    rc->peer.sockaddr = sockaddr;
+    rc->peer.socklen = socklen;
+    rc->peer.name = name;
+    rc->peer.get = ngx_event_get_peer;
+    rc->peer.log = redis->log;
+    rc->peer.log_error = NGX_ERROR_ERR;
+
+    rc->state = NGX_HTTP_VALIDIBOT_CONNECTING;
+
+    rv = ngx_event_connect_peer(&rc->peer);
+
+    if (rv == NGX_ERROR || rv == NGX_BUSY || rv == NGX_DECLINED) {
+        ngx_http_validibot_redis_fail(rc, "connect failed");
+        return NGX_ERROR;
+    }
+
+    ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_RECONNECTS);
+
+    c = rc->peer.connection;
+    c->data = rc;
+    c->read->handler = ngx_http_validibot_redis_read_handler;
+    c->write->handler = ngx_http_validibot_redis_write_handler;
+
+    /*
+     * Writes are already batched per event loop iteration: Nagle would
+     * only hold a batch back while the previous one is unacknowledged.
+     */
+
+    if (rc->peer.sockaddr->sa_family != AF_UNIX) {
+        tcp_nodelay = 1;
+
+        if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY,
+                       (const void *) &tcp_nodelay, sizeof(int))
+            == -1)
+        {
+            ngx_log_error(NGX_LOG_WARN, redis->log, ngx_socket_errno,
+                          "validibot: setsockopt(TCP_NODELAY) failed");
+        }
+    }
+
+    c->log = redis->log;
+    c->read->log = c->log;
+    c->write->log = c->log;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, redis->log, 0,
+                   "validibot: redis connecting to %V", rc->peer.name);
+
+    if (rv == NGX_OK) {
+        /* connected at once (a unix socket): TLS or the first write */
+        return ngx_http_validibot_redis_connected(rc);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The socket is connected: plain Redis is ready for the queued commands;
+ * rediss:// first shakes hands, within the deadline of the head waiter
+ * (the timer is already armed for it).  NGX_ERROR: the connection failed.
+ */
+
+static ngx_int_t
+ngx_http_validibot_redis_connected(ngx_http_validibot_conn_t *rc)
+{
+    ngx_int_t          rv;
+    ngx_connection_t  *c;
+
+    c = rc->peer.connection;
+
+    if (!ngx_http_validibot_redis->conf->tls) {
+        rc->state = NGX_HTTP_VALIDIBOT_READY;
+        ngx_http_validibot_redis_flush(rc);
+        return NGX_OK;
+    }
+
+    rc->state = NGX_HTTP_VALIDIBOT_TLS;
+
+    /* the SSL connection's memory: a pool of the connection, as upstream */
+
+    c->pool = ngx_create_pool(512, c->log);
+    if (c->pool == NULL) {
+        ngx_http_validibot_redis_fail(rc, "out of memory");
+        return NGX_ERROR;
+    }
+
+    rv = ngx_http_validibot_ssl_handshake(c, ngx_http_validibot_redis->conf,
+                                          ngx_http_validibot_redis_ssl_handler);
+
+    if (rv == NGX_AGAIN) {
+        return NGX_OK;
+    }
+
+    if (rv == NGX_ERROR && (c->ssl == NULL || c->ssl->connection == NULL)) {
+        ngx_http_validibot_redis_fail(rc, "TLS set-up failed");
+        return NGX_ERROR;
+    }
+
+    ngx_http_validibot_redis_ssl_handler(c);
+
+    return (rc->state == NGX_HTTP_VALIDIBOT_READY) ? NGX_OK : NGX_ERROR;
+}
+
+
+static void
+ngx_http_validibot_redis_ssl_handler(ngx_connection_t *c)
+{
+    ngx_http_validibot_conn_t  *rc;
+
+    rc = c->data;
+
+    if (ngx_http_validibot_ssl_check(c, ngx_http_validibot_redis->conf)
+        != NGX_OK)
+    {
+        ngx_http_validibot_redis_fail(rc, "TLS handshake failed");
+        return;
+    }
+
+    /* the handshake borrowed the event handlers */
+
+    c->read->handler = ngx_http_validibot_redis_read_handler;
+    c->write->handler = ngx_http_validibot_redis_write_handler;
+
+    rc->state = NGX_HTTP_VALIDIBOT_READY;
+    ngx_http_validibot_redis_flush(rc);
+}
+
+
 static void
 ngx_http_validibot_redis_close(ngx_http_validibot_conn_t *rc)
 {
+    ngx_pool_t  *pool;
+
     if (rc->ping.timer_set) {
         ngx_del_timer(&rc->ping);
     }
@@ -1113,9 +1401,21 @@ ngx_http_validibot_redis_close(ngx_http_validibot_conn_t *rc)
                                        NGX_HTTP_VALIDIBOT_TRACK_DOWN, NULL);
     }
 
+    if (rc->resolving) {
+        ngx_resolve_name_done(rc->resolving);
+        rc->resolving = NULL;
+    }
+
     if (rc->peer.connection) {
+        pool = rc->peer.connection->pool;
+
+        ngx_http_validibot_ssl_close(rc->peer.connection);
         ngx_close_connection(rc->peer.connection);
         rc->peer.connection = NULL;
+
+        if (pool) {
+            ngx_destroy_pool(pool);
+        }
     }
 
     if (rc->reader) {
@@ -1141,6 +1441,14 @@ ngx_http_validibot_redis_close(ngx_http_validibot_conn_t *rc)
 static void
 ngx_http_validibot_redis_fail(ngx_http_validibot_conn_t *rc,
     const char *reason)
+{
+    ngx_http_validibot_redis_fail_level(rc, NGX_LOG_ERR, reason);
+}
+
+
+static void
+ngx_http_validibot_redis_fail_level(ngx_http_validibot_conn_t *rc,
+    ngx_uint_t level, const char *reason)
 {
     ngx_uint_t                            n;
     ngx_queue_t                           failed, *q;
@@ -1172,13 +1480,13 @@ ngx_http_validibot_redis_fail(ngx_http_validibot_conn_t *rc,
     ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_REDIS_ERRORS);
 
     if (rc->track) {
-        ngx_log_error(NGX_LOG_ERR, redis->log, 0,
+        ngx_log_error(level, redis->log, 0,
                       "validibot: redis %V tracking connection: %s, "
                       "the cache is off until it is back",
                       &redis->conf->addr->name, reason);
 
     } else {
-        ngx_log_error(NGX_LOG_ERR, redis->log, 0,
+        ngx_log_error(level, redis->log, 0,
                       "validibot: redis %V: %s, %ui lookup(s) failed",
                       &redis->conf->addr->name, reason, n);
     }
@@ -1352,7 +1660,11 @@ ngx_http_validibot_redis_write_handler(ngx_event_t *wev)
             return;
         }
 
-        rc->state = NGX_HTTP_VALIDIBOT_READY;
+        if (ngx_http_validibot_redis_connected(rc) != NGX_OK
+            || rc->state != NGX_HTTP_VALIDIBOT_READY)
+        {
+            return;
+        }
     }
 
     /* lookups queued from now on read the org's status anew */
@@ -1412,8 +1724,11 @@ ngx_http_validibot_redis_read_handler(ngx_event_t *rev)
             return;
         }
 
-        rc->state = NGX_HTTP_VALIDIBOT_READY;
-        ngx_http_validibot_redis_flush(rc);
+        if (ngx_http_validibot_redis_connected(rc) != NGX_OK
+            || rc->state != NGX_HTTP_VALIDIBOT_READY)
+        {
+            return;
+        }
     }
 
     for ( ;; ) {
@@ -1489,6 +1804,7 @@ ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
     redisReply *reply)
 {
     ngx_int_t                             rv;
+    ngx_uint_t                            level;
     ngx_queue_t                          *q;
     ngx_http_validibot_redis_t           *redis;
     ngx_http_validibot_waiter_t          *w;
@@ -1521,12 +1837,20 @@ ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
 
     case NGX_HTTP_VALIDIBOT_W_HANDSHAKE:
         if (reply->type == REDIS_REPLY_ERROR) {
-            /* never the password: Redis does not echo it */
-            ngx_log_error(NGX_LOG_ERR, redis->log, 0,
+            /*
+             * Never the password: Redis does not echo it.  A refusal
+             * repeats at every reconnect until an operator acts: the
+             * first of a cycle is an error, its repetitions are info.
+             */
+            level = redis->refused ? NGX_LOG_INFO : NGX_LOG_ERR;
+            redis->refused = 1;
+
+            ngx_log_error(level, redis->log, 0,
                           "validibot: redis %V refused the handshake: %*s",
                           &redis->conf->addr->name,
                           ngx_min(reply->len, 256), reply->str);
-            ngx_http_validibot_redis_fail(rc, "handshake failed");
+            ngx_http_validibot_redis_fail_level(rc, level,
+                                                "handshake failed");
             return NGX_ERROR;
         }
         break;
@@ -1541,8 +1865,18 @@ ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
             return NGX_ERROR;
         }
 
-        /* the server answers: the next failure starts a fresh backoff */
+        /*
+         * The server answers: the next failure starts a fresh backoff,
+         * the next refusal is news again.
+         */
         rc->backoff = 0;
+
+        if (redis->refused) {
+            redis->refused = 0;
+            ngx_log_error(NGX_LOG_NOTICE, redis->log, 0,
+                          "validibot: redis %V accepted the handshake again",
+                          &redis->conf->addr->name);
+        }
         break;
 
     case NGX_HTTP_VALIDIBOT_W_LOOKUP:
@@ -1572,6 +1906,22 @@ ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
 
         break;
 
+    case NGX_HTTP_VALIDIBOT_W_ROLE:
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0
+            || reply->element[0]->type != REDIS_REPLY_STRING
+            || reply->element[0]->len != sizeof("master") - 1
+            || ngx_strncmp(reply->element[0]->str, "master",
+                           sizeof("master") - 1) != 0)
+        {
+            ngx_log_error(NGX_LOG_ERR, redis->log, 0,
+                          "validibot: redis %V: %V is not the master",
+                          &redis->conf->addr->name, rc->peer.name);
+            ngx_http_validibot_redis_fail(rc, "not the master");
+            return NGX_ERROR;
+        }
+
+        break;
+
     case NGX_HTTP_VALIDIBOT_W_SYNC:
         ngx_http_validibot_redis_heartbeat(rc, reply);
         break;
@@ -1582,6 +1932,17 @@ ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
                           "validibot: redis %V: %*s",
                           &redis->conf->addr->name,
                           ngx_min(reply->len, 256), reply->str);
+
+            /* a master turned replica under us: ask the sentinels again */
+
+            if (redis->conf->sentinels
+                && reply->len >= sizeof("READONLY") - 1
+                && ngx_strncmp(reply->str, "READONLY",
+                               sizeof("READONLY") - 1) == 0)
+            {
+                ngx_http_validibot_redis_fail(rc, "READONLY");
+                return NGX_ERROR;
+            }
         }
         break;
     }

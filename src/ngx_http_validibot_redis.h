@@ -46,6 +46,30 @@ typedef struct {
     ngx_msec_t                   sync_lag;     /* validibot-sync heartbeat's
                                                   max age; 0: not read */
     ngx_str_t                    prefix;
+    ngx_str_t                    password_file; /* data NULL: none */
+
+    /* a host name: resolved at configuration time, or on every connect */
+    ngx_url_t                   *url;          /* NULL: a unix socket */
+    ngx_resolver_t              *resolver;     /* NULL: resolved already */
+    ngx_msec_t                   resolver_timeout;
+
+    /* sentinel://: where to ask for the master */
+    ngx_array_t                 *sentinels;    /* ngx_addr_t; NULL: none */
+    ngx_str_t                    master_name;
+
+    /* rediss:// */
+    ngx_uint_t                   tls;
+    ngx_str_t                    host;         /* the URL's */
+    ngx_flag_t                   ssl_verify;
+    ngx_str_t                    ssl_server_name;
+    ngx_str_t                    ssl_trusted_certificate;
+    ngx_str_t                    ssl_certificate;
+    ngx_str_t                    ssl_certificate_key;
+#if (NGX_SSL)
+    ngx_ssl_t                   *ssl;
+#endif
+    ngx_str_t                    ssl_name;     /* checked; NUL-terminated */
+    ngx_uint_t                   ssl_sni;      /* ssl_name is not an IP */
 } ngx_http_validibot_redis_conf_t;
 
 

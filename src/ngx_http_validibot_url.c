@@ -12,12 +12,23 @@
 #define NGX_HTTP_VALIDIBOT_URL_DEFAULT_PORT  6379
 #define NGX_HTTP_VALIDIBOT_URL_MAX_DB        15999
 #define NGX_HTTP_VALIDIBOT_URL_MAX_HOST      255
+#define NGX_HTTP_VALIDIBOT_URL_MAX_NAME      64
+#define NGX_HTTP_VALIDIBOT_URL_SENTINEL_PORT 26379
 
 /* sizeof(sun_path) is 108 on Linux, with the terminating NUL */
 #define NGX_HTTP_VALIDIBOT_URL_MAX_PATH      107
 
 
 static const char *ngx_http_validibot_url_tcp(const unsigned char *p,
+    const unsigned char *end, ngx_http_validibot_url_t *url);
+static const char *ngx_http_validibot_url_sentinel(const unsigned char *p,
+    const unsigned char *end, ngx_http_validibot_url_t *url);
+static const char *ngx_http_validibot_url_userinfo(const unsigned char **pp,
+    const unsigned char *end, ngx_http_validibot_url_t *url);
+static const char *ngx_http_validibot_url_hostport(const unsigned char *p,
+    const unsigned char *end, ngx_http_validibot_url_part_t *host,
+    unsigned *port);
+static const char *ngx_http_validibot_url_db(const unsigned char *p,
     const unsigned char *end, ngx_http_validibot_url_t *url);
 static const char *ngx_http_validibot_url_unix(const unsigned char *p,
     const unsigned char *end, ngx_http_validibot_url_t *url);
@@ -47,6 +58,18 @@ ngx_http_validibot_url_parse(const unsigned char *p, size_t len,
                                           url);
     }
 
+    if (ngx_http_validibot_url_prefix(p, end, "rediss://")) {
+        url->tls = 1;
+        return ngx_http_validibot_url_tcp(p + sizeof("rediss://") - 1, end,
+                                          url);
+    }
+
+    if (ngx_http_validibot_url_prefix(p, end, "sentinel://")) {
+        url->sentinel = 1;
+        return ngx_http_validibot_url_sentinel(
+                                    p + sizeof("sentinel://") - 1, end, url);
+    }
+
     if (ngx_http_validibot_url_prefix(p, end, "unix:")) {
         return ngx_http_validibot_url_unix(p + sizeof("unix:") - 1, end, url);
     }
@@ -59,13 +82,117 @@ static const char *
 ngx_http_validibot_url_tcp(const unsigned char *p, const unsigned char *end,
     ngx_http_validibot_url_t *url)
 {
-    const unsigned char  *at, *colon, *host, *host_end, *q;
+    const char           *err;
+    const unsigned char  *host_end;
 
-    /*
-     * The last "@" ends the user info: a password may hold "@", "/" or ":"
-     * (escapes are not decoded), while host, port and db never hold "@".
-     */
+    err = ngx_http_validibot_url_userinfo(&p, end, url);
+    if (err) {
+        return err;
+    }
 
+    /* the authority ends at the first "/" after the user info */
+
+    for (host_end = p; host_end < end && *host_end != '/'; host_end++) {
+        /* void */
+    }
+
+    err = ngx_http_validibot_url_hostport(p, host_end, &url->host,
+                                          &url->port);
+    if (err) {
+        return err;
+    }
+
+    return ngx_http_validibot_url_db(host_end, end, url);
+}
+
+
+/*
+ * sentinel://[user:password@]host1[:port1],host2[:port2],.../NAME[/db]:
+ * the user and password are the master's; sentinels default to port 26379.
+ */
+
+static const char *
+ngx_http_validibot_url_sentinel(const unsigned char *p,
+    const unsigned char *end, ngx_http_validibot_url_t *url)
+{
+    unsigned              n;
+    const char           *err;
+    const unsigned char  *host_end, *q, *name;
+
+    err = ngx_http_validibot_url_userinfo(&p, end, url);
+    if (err) {
+        return err;
+    }
+
+    for (host_end = p; host_end < end && *host_end != '/'; host_end++) {
+        /* void */
+    }
+
+    for (n = 0; ; n++) {
+        for (q = p; q < host_end && *q != ','; q++) { /* void */ }
+
+        if (n == NGX_HTTP_VALIDIBOT_URL_MAX_SENTINELS) {
+            return "too many sentinels";
+        }
+
+        url->sentinel_port[n] = NGX_HTTP_VALIDIBOT_URL_SENTINEL_PORT;
+
+        err = ngx_http_validibot_url_hostport(p, q, &url->sentinel_host[n],
+                                              &url->sentinel_port[n]);
+        if (err) {
+            return err;
+        }
+
+        if (q == host_end) {
+            break;
+        }
+
+        p = q + 1;
+    }
+
+    url->nsentinels = n + 1;
+
+    /* "/NAME", then "/db" or nothing */
+
+    if (host_end == end || host_end + 1 == end) {
+        return "missing master name";
+    }
+
+    name = host_end + 1;
+
+    for (q = name; q < end && *q != '/'; q++) {
+        if (!((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'z')
+              || (*q >= 'A' && *q <= 'Z') || *q == '-' || *q == '.'
+              || *q == '_'))
+        {
+            return "invalid master name";
+        }
+    }
+
+    if (q == name || q - name > NGX_HTTP_VALIDIBOT_URL_MAX_NAME) {
+        return "invalid master name";
+    }
+
+    url->master.data = name;
+    url->master.len = q - name;
+
+    return ngx_http_validibot_url_db(q, end, url);
+}
+
+
+/*
+ * "user:password@" or nothing; *pp moves past it.  The last "@" ends the
+ * user info: a password may hold "@", "/" or ":" (escapes are not
+ * decoded), while hosts, ports, names and db never hold "@".
+ */
+
+static const char *
+ngx_http_validibot_url_userinfo(const unsigned char **pp,
+    const unsigned char *end, ngx_http_validibot_url_t *url)
+{
+    const unsigned char  *p, *at, *colon, *q;
+
+    p = *pp;
     at = NULL;
 
     for (q = p; q < end; q++) {
@@ -74,45 +201,52 @@ ngx_http_validibot_url_tcp(const unsigned char *p, const unsigned char *end,
         }
     }
 
-    if (at != NULL) {
-        colon = NULL;
-
-        for (q = p; q < at; q++) {
-            if (*q <= 0x20 || *q == 0x7f) {
-                return "invalid character in user or password";
-            }
-
-            if (*q == ':' && colon == NULL) {
-                colon = q;
-            }
-        }
-
-        if (colon == NULL) {
-            return "missing password";
-        }
-
-        if (colon + 1 == at) {
-            return "empty password";
-        }
-
-        url->user.data = p;
-        url->user.len = colon - p;
-        url->password.data = colon + 1;
-        url->password.len = at - (colon + 1);
-
-        p = at + 1;
+    if (at == NULL) {
+        return NULL;
     }
 
-    /* the authority ends at the first "/" after the user info */
+    colon = NULL;
 
-    for (q = p; q < end && *q != '/'; q++) { /* void */ }
+    for (q = p; q < at; q++) {
+        if (*q <= 0x20 || *q == 0x7f) {
+            return "invalid character in user or password";
+        }
 
-    host_end = q;
+        if (*q == ':' && colon == NULL) {
+            colon = q;
+        }
+    }
 
-    if (p < host_end && *p == '[') {
-        host = p + 1;
+    if (colon == NULL) {
+        return "missing password";
+    }
 
-        for (q = host; q < host_end && *q != ']'; q++) {
+    if (colon + 1 == at) {
+        return "empty password";
+    }
+
+    url->user.data = p;
+    url->user.len = colon - p;
+    url->password.data = colon + 1;
+    url->password.len = at - (colon + 1);
+
+    *pp = at + 1;
+
+    return NULL;
+}
+
+
+/* "host", "host:port", "[v6]" or "[v6]:port": all of [p, end) */
+
+static const char *
+ngx_http_validibot_url_hostport(const unsigned char *p,
+    const unsigned char *end, ngx_http_validibot_url_part_t *host,
+    unsigned *port)
+{
+    const unsigned char  *q;
+
+    if (p < end && *p == '[') {
+        for (q = p + 1; q < end && *q != ']'; q++) {
             if (!((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f')
                   || (*q >= 'A' && *q <= 'F') || *q == ':' || *q == '.'))
             {
@@ -120,21 +254,21 @@ ngx_http_validibot_url_tcp(const unsigned char *p, const unsigned char *end,
             }
         }
 
-        if (q == host_end || q == host) {
+        if (q == end || q == p + 1) {
             return "invalid host";
         }
 
-        url->host.data = host;
-        url->host.len = q - host;
+        host->data = p + 1;
+        host->len = q - (p + 1);
 
         q++;
 
-        if (q < host_end && *q != ':') {
+        if (q < end && *q != ':') {
             return "invalid host";
         }
 
     } else {
-        for (q = p; q < host_end && *q != ':'; q++) {
+        for (q = p; q < end && *q != ':'; q++) {
             if (!((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'z')
                   || (*q >= 'A' && *q <= 'Z') || *q == '-' || *q == '.'
                   || *q == '_'))
@@ -147,28 +281,35 @@ ngx_http_validibot_url_tcp(const unsigned char *p, const unsigned char *end,
             return "missing host";
         }
 
-        url->host.data = p;
-        url->host.len = q - p;
+        host->data = p;
+        host->len = q - p;
     }
 
-    if (url->host.len > NGX_HTTP_VALIDIBOT_URL_MAX_HOST) {
+    if (host->len > NGX_HTTP_VALIDIBOT_URL_MAX_HOST) {
         return "invalid host";
     }
 
-    if (q < host_end) {
+    if (q < end) {
         if (*q != ':'
-            || ngx_http_validibot_url_number(q + 1, host_end, 65535,
-                                             &url->port) != 0
-            || url->port == 0)
+            || ngx_http_validibot_url_number(q + 1, end, 65535, port) != 0
+            || *port == 0)
         {
             return "invalid port";
         }
     }
 
-    /* "/" alone selects db 0, like most Redis clients */
+    return NULL;
+}
 
-    if (host_end < end && host_end + 1 < end) {
-        if (ngx_http_validibot_url_number(host_end + 1, end,
+
+/* "", "/" (db 0, like most Redis clients) or "/db" */
+
+static const char *
+ngx_http_validibot_url_db(const unsigned char *p, const unsigned char *end,
+    ngx_http_validibot_url_t *url)
+{
+    if (p < end && p + 1 < end) {
+        if (ngx_http_validibot_url_number(p + 1, end,
                                           NGX_HTTP_VALIDIBOT_URL_MAX_DB,
                                           &url->db)
             != 0)
@@ -319,4 +460,74 @@ ngx_http_validibot_url_redact(const unsigned char *p, size_t len,
     memcpy(out + start + 3, p + at, len - at);
 
     return start + 3 + len - at;
+}
+
+
+const char *
+ngx_http_validibot_url_credentials(const unsigned char *p, size_t len,
+    ngx_http_validibot_url_part_t *user,
+    ngx_http_validibot_url_part_t *password)
+{
+    size_t                n;
+    const unsigned char  *end, *word[3], *word_end[3], *q;
+
+    end = p + len;
+
+    /* one trailing newline (CRLF too), as editors and echo leave it */
+
+    if (end > p && end[-1] == '\n') {
+        end--;
+
+        if (end > p && end[-1] == '\r') {
+            end--;
+        }
+    }
+
+    n = 0;
+    q = p;
+
+    for ( ;; ) {
+        while (q < end && (*q == ' ' || *q == '\t')) {
+            q++;
+        }
+
+        if (q == end) {
+            break;
+        }
+
+        if (n == 2) {
+            return "has more than two words (\"user password\")";
+        }
+
+        word[n] = q;
+
+        for ( /* void */ ; q < end && *q != ' ' && *q != '\t'; q++) {
+            if (*q == '\n' || *q == '\r') {
+                return "has more than one line";
+            }
+
+            if (*q < 0x20 || *q == 0x7f) {
+                return "has a control character";
+            }
+        }
+
+        word_end[n++] = q;
+    }
+
+    if (n == 0) {
+        return "is empty";
+    }
+
+    user->data = NULL;
+    user->len = 0;
+
+    if (n == 2) {
+        user->data = word[0];
+        user->len = word_end[0] - word[0];
+    }
+
+    password->data = word[n - 1];
+    password->len = word_end[n - 1] - word[n - 1];
+
+    return NULL;
 }

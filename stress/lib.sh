@@ -129,7 +129,7 @@ http {
     uwsgi_temp_path $STRESS_DIR/tmp;
     scgi_temp_path $STRESS_DIR/tmp;
 
-    validibot_redis redis://127.0.0.1:$REDIS_PORT/0;
+    validibot_redis ${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0};
     validibot_redis_timeout ${REDIS_TIMEOUT:-300ms};
     validibot_digest_key 1 $STRESS_DIR/keys/digest-v1.key;
 

@@ -134,6 +134,10 @@ const ngx_http_validibot_hmac_t *vt_digest_keys(vt_ctx_t *ctx, size_t *n,
 #define VT_END  ((const char *) NULL)
 
 void vt_connect(vt_ctx_t *ctx);
+
+/* vt_tls: rediss://, a connected descriptor for redisConnectFd() */
+int vt_tls_connect(const char *host, unsigned port, const char *where,
+    int timeout);
 redisReply *vt_cmd(vt_ctx_t *ctx, const char *arg, ...)
     __attribute__((sentinel));
 redisReply *vt_cmdv(vt_ctx_t *ctx, int argc, const char **argv);

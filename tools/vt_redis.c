@@ -8,7 +8,9 @@
  */
 
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -20,6 +22,7 @@
 #define VT_CONNECT_TIMEOUT  5
 #define VT_COMMAND_TIMEOUT  60
 #define VT_MAX_ARGV         64
+#define VT_MAX_PASSWORD     4096
 
 
 static redisReply **vt_replies;
@@ -81,11 +84,127 @@ vt_io_fail(vt_ctx_t *ctx)
 }
 
 
+/*
+ * sentinel://: asks the sentinels in turn for the master's address, as
+ * the module does; the caller checks it with ROLE.  Sets *host, *port.
+ */
+
+static void
+vt_sentinel_master(ngx_http_validibot_url_t *url, char **host,
+    unsigned *port)
+{
+    char            *h, *name, *where;
+    unsigned         i;
+    redisReply      *r;
+    redisContext    *c;
+    struct timeval   tv;
+
+    name = vt_strndup((const char *) url->master.data, url->master.len);
+
+    tv.tv_sec = VT_CONNECT_TIMEOUT;
+    tv.tv_usec = 0;
+
+    for (i = 0; i < url->nsentinels; i++) {
+        h = vt_strndup((const char *) url->sentinel_host[i].data,
+                       url->sentinel_host[i].len);
+        where = vt_sprintf("%s:%u", h, url->sentinel_port[i]);
+
+        c = redisConnectWithTimeout(h, (int) url->sentinel_port[i], tv);
+
+        if (c == NULL || c->err) {
+            vt_warn("sentinel %s: %s", where,
+                    c ? c->errstr : "out of memory");
+            if (c) {
+                redisFree(c);
+            }
+            continue;
+        }
+
+        (void) redisSetTimeout(c, tv);
+
+        r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", name);
+
+        if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2
+            && r->element[0]->type == REDIS_REPLY_STRING
+            && r->element[1]->type == REDIS_REPLY_STRING
+            && atoi(r->element[1]->str) > 0
+            && atoi(r->element[1]->str) < 65536)
+        {
+            *host = vt_strdup(r->element[0]->str);
+            *port = (unsigned) atoi(r->element[1]->str);
+            freeReplyObject(r);
+            redisFree(c);
+            return;
+        }
+
+        vt_warn("sentinel %s: no address for master \"%s\"", where, name);
+
+        if (r) {
+            freeReplyObject(r);
+        }
+
+        redisFree(c);
+    }
+
+    vt_fail(VT_EXIT_REDIS, "no sentinel named a master \"%s\"", name);
+}
+
+
+/*
+ * VALIDIBOT_REDIS_PASSWORD_FILE: "password" or "user password", as
+ * validibot_redis_password_file reads it.  The pieces point into the
+ * returned buffer, which the caller wipes.
+ */
+
+static unsigned char *
+vt_password_file(const char *path, ngx_http_validibot_url_t *url)
+{
+    size_t          n;
+    FILE           *f;
+    const char     *err;
+    unsigned char  *buf;
+
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        vt_fail(VT_EXIT_USAGE, "cannot read VALIDIBOT_REDIS_PASSWORD_FILE "
+                "\"%s\": %s", path, strerror(errno));
+    }
+
+    buf = vt_alloc(VT_MAX_PASSWORD + 1);
+
+    n = fread(buf, 1, VT_MAX_PASSWORD + 1, f);
+
+    if (ferror(f)) {
+        vt_fail(VT_EXIT_USAGE, "cannot read VALIDIBOT_REDIS_PASSWORD_FILE "
+                "\"%s\": %s", path, strerror(errno));
+    }
+
+    fclose(f);
+
+    if (n > VT_MAX_PASSWORD) {
+        vt_fail(VT_EXIT_USAGE, "VALIDIBOT_REDIS_PASSWORD_FILE \"%s\" is "
+                "larger than %d bytes", path, VT_MAX_PASSWORD);
+    }
+
+    err = ngx_http_validibot_url_credentials(buf, n, &url->user,
+                                             &url->password);
+    if (err) {
+        vt_wipe(buf, n);
+        vt_fail(VT_EXIT_USAGE, "VALIDIBOT_REDIS_PASSWORD_FILE \"%s\" %s",
+                path, err);
+    }
+
+    return buf;
+}
+
+
 void
 vt_connect(vt_ctx_t *ctx)
 {
-    const char                *err;
+    const char                *err, *file;
     char                      *host, *path, *pass, *user, *db;
+    unsigned                   port;
+    unsigned char             *secret;
     redisReply                *r;
     struct timeval             tv;
     ngx_http_validibot_url_t   url;
@@ -101,6 +220,18 @@ vt_connect(vt_ctx_t *ctx)
         vt_fail(VT_EXIT_USAGE, "bad Redis URL in %s: %s", ctx->url_from, err);
     }
 
+    secret = NULL;
+    file = getenv("VALIDIBOT_REDIS_PASSWORD_FILE");
+
+    if (file && *file) {
+        if (url.password.data) {
+            vt_fail(VT_EXIT_USAGE, "a password in %s and in "
+                    "VALIDIBOT_REDIS_PASSWORD_FILE: give one", ctx->url_from);
+        }
+
+        secret = vt_password_file(file, &url);
+    }
+
     tv.tv_sec = VT_CONNECT_TIMEOUT;
     tv.tv_usec = 0;
 
@@ -110,11 +241,20 @@ vt_connect(vt_ctx_t *ctx)
         ctx->rc = redisConnectUnixWithTimeout(path, tv);
 
     } else {
-        host = vt_strndup((const char *) url.host.data, url.host.len);
-        vt_where = memchr(host, ':', url.host.len)
-                   ? vt_sprintf("[%s]:%u", host, url.port)
-                   : vt_sprintf("%s:%u", host, url.port);
-        ctx->rc = redisConnectWithTimeout(host, (int) url.port, tv);
+        if (url.sentinel) {
+            vt_sentinel_master(&url, &host, &port);
+
+        } else {
+            host = vt_strndup((const char *) url.host.data, url.host.len);
+            port = url.port;
+        }
+
+        vt_where = strchr(host, ':') ? vt_sprintf("[%s]:%u", host, port)
+                                     : vt_sprintf("%s:%u", host, port);
+        ctx->rc = url.tls
+                  ? redisConnectFd(vt_tls_connect(host, port, vt_where,
+                                                  VT_CONNECT_TIMEOUT))
+                  : redisConnectWithTimeout(host, (int) port, tv);
     }
 
     if (ctx->rc == NULL) {
@@ -149,6 +289,10 @@ vt_connect(vt_ctx_t *ctx)
 
         vt_wipe(pass, url.password.len);
 
+        if (secret) {
+            vt_wipe(secret, VT_MAX_PASSWORD + 1);
+        }
+
         if (r == NULL) {
             vt_io_fail(ctx);
         }
@@ -174,6 +318,25 @@ vt_connect(vt_ctx_t *ctx)
         if (r->type == REDIS_REPLY_ERROR) {
             vt_fail(VT_EXIT_REDIS, "Redis at %s refused SELECT %s: %s",
                     vt_where, db, r->str);
+        }
+    }
+
+    if (url.sentinel) {
+        /* a sentinel's answer may be stale: only the master will do */
+
+        r = redisCommand(ctx->rc, "ROLE");
+        if (r == NULL) {
+            vt_io_fail(ctx);
+        }
+
+        vt_keep(r);
+
+        if (r->type != REDIS_REPLY_ARRAY || r->elements == 0
+            || r->element[0]->type != REDIS_REPLY_STRING
+            || strcmp(r->element[0]->str, "master") != 0)
+        {
+            vt_fail(VT_EXIT_REDIS, "Redis at %s, named by the sentinels, is "
+                    "not the master", vt_where);
         }
     }
 }

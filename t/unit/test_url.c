@@ -66,7 +66,10 @@ static test_url_case_t  cases[] = {
 
     /* refused */
     { "", "empty URL", 0, NULL, 0, NULL, NULL, NULL, 0 },
-    { "rediss://h", "unsupported scheme", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "redisss://h", "unsupported scheme", 0, NULL, 0, NULL, NULL, NULL,
+      0 },
+    { "rediss:/h", "unsupported scheme", 0, NULL, 0, NULL, NULL, NULL, 0 },
+    { "rediss://", "missing host", 0, NULL, 0, NULL, NULL, NULL, 0 },
     { "http://h", "unsupported scheme", 0, NULL, 0, NULL, NULL, NULL, 0 },
     { "127.0.0.1:6379", "unsupported scheme", 0, NULL, 0, NULL, NULL, NULL,
       0 },
@@ -201,6 +204,102 @@ main(void)
         ok(url.db == c->db, "%s: db", u);
     }
 
+    /* rediss://: the same syntax, and the tls flag; only there */
+    err = ngx_http_validibot_url_parse((const unsigned char *)
+                                       "rediss://u:pw@redis.example.com:6380/2",
+                                       38, &url);
+    ok(err == NULL && url.tls == 1 && url.port == 6380 && url.db == 2
+       && part_is(&url.host, "redis.example.com") && part_is(&url.user, "u")
+       && part_is(&url.password, "pw"),
+       "rediss://u:pw@redis.example.com:6380/2: tls, every part");
+
+    err = ngx_http_validibot_url_parse((const unsigned char *) "REDISS://h",
+                                       10, &url);
+    ok(err == NULL && url.tls == 1 && url.port == 6379, "REDISS://h: tls");
+
+    err = ngx_http_validibot_url_parse((const unsigned char *) "redis://h",
+                                       9, &url);
+    ok(err == NULL && url.tls == 0, "redis://h: no tls");
+
+    err = ngx_http_validibot_url_parse((const unsigned char *) "unix:/r", 7,
+                                       &url);
+    ok(err == NULL && url.tls == 0, "unix:/r: no tls");
+
+    /* sentinel:// */
+    {
+        size_t       i;
+        static const struct {
+            const char  *url;
+            const char  *error;
+            unsigned     n;
+            const char  *host0, *host_last;
+            unsigned     port0, port_last;
+            const char  *master, *user, *password;
+            unsigned     db;
+        } st[] = {
+            { "sentinel://127.0.0.1:26379,127.0.0.1:26380,h3/mymaster",
+              NULL, 3, "127.0.0.1", "h3", 26379, 26379, "mymaster", "",
+              NULL, 0 },
+            { "sentinel://u:p@w:rd@s1:1,[::1]:2/m.a-s_t/3", NULL, 2, "s1",
+              "::1", 1, 2, "m.a-s_t", "u", "p@w:rd", 3 },
+            { "SENTINEL://s/m/", NULL, 1, "s", "s", 26379, 26379, "m", "",
+              NULL, 0 },
+            { "sentinel://s", "missing master name", 0, 0, 0, 0, 0, 0, 0,
+              0, 0 },
+            { "sentinel://s/", "missing master name", 0, 0, 0, 0, 0, 0, 0,
+              0, 0 },
+            { "sentinel://s//1", "invalid master name", 0, 0, 0, 0, 0, 0, 0,
+              0, 0 },
+            { "sentinel://s/m m", "invalid master name", 0, 0, 0, 0, 0, 0,
+              0, 0, 0 },
+            { "sentinel://s/m/x", "invalid db", 0, 0, 0, 0, 0, 0, 0, 0, 0 },
+            { "sentinel://s,,t/m", "missing host", 0, 0, 0, 0, 0, 0, 0, 0,
+              0 },
+            { "sentinel://s,/m", "missing host", 0, 0, 0, 0, 0, 0, 0, 0, 0 },
+            { "sentinel:///m", "missing host", 0, 0, 0, 0, 0, 0, 0, 0, 0 },
+            { "sentinel://s:0/m", "invalid port", 0, 0, 0, 0, 0, 0, 0, 0,
+              0 },
+            { "sentinel://a,b,c,d,e,f,g,h,i/m", "too many sentinels", 0, 0,
+              0, 0, 0, 0, 0, 0, 0 },
+            { "sentinel://a,b,c,d,e,f,g,h/m", NULL, 8, "a", "h", 26379,
+              26379, "m", "", NULL, 0 },
+            { "sentinel://u@s/m", "missing password", 0, 0, 0, 0, 0, 0, 0,
+              0, 0 },
+            { "sentinel://s/"
+              "m123456789012345678901234567890123456789012345678901234567890"
+              "1234", "invalid master name", 0, 0, 0, 0, 0, 0, 0, 0, 0 },
+        };
+
+        for (i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
+            err = ngx_http_validibot_url_parse(
+                      (const unsigned char *) st[i].url, strlen(st[i].url),
+                      &url);
+
+            if (st[i].error) {
+                ok(err && strcmp(err, st[i].error) == 0, "%s: %s",
+                   st[i].url, st[i].error);
+                if (err == NULL || strcmp(err, st[i].error) != 0) {
+                    printf("# got \"%s\"\n", err ? err : "(accepted)");
+                }
+                continue;
+            }
+
+            ok(err == NULL && url.sentinel && url.nsentinels == st[i].n
+               && part_is(&url.sentinel_host[0], st[i].host0)
+               && part_is(&url.sentinel_host[st[i].n - 1], st[i].host_last)
+               && url.sentinel_port[0] == st[i].port0
+               && url.sentinel_port[st[i].n - 1] == st[i].port_last
+               && part_is(&url.master, st[i].master)
+               && part_is(&url.user, st[i].user)
+               && part_is(&url.password, st[i].password)
+               && url.db == st[i].db && url.tls == 0,
+               "%s: every part", st[i].url);
+            if (err) {
+                printf("# got \"%s\"\n", err);
+            }
+        }
+    }
+
     /* the length is honoured: bytes past len are not read */
     err = ngx_http_validibot_url_parse((const unsigned char *)
                                        "redis://h:6379/1garbage", 16, &url);
@@ -231,6 +330,46 @@ main(void)
             ok(n == strlen(redact[i][1])
                && memcmp(out, redact[i][1], n) == 0,
                "redact \"%s\" -> \"%.*s\"", redact[i][0], (int) n, out);
+        }
+    }
+
+    /* password files: "password" or "user password" */
+    {
+        size_t                         i;
+        const char                    *err;
+        ngx_http_validibot_url_part_t  user, pass;
+        static const char  *creds[][4] = {
+            /* content, error, user, password */
+            { "s3cret\n", NULL, "", "s3cret" },
+            { "s3cret", NULL, "", "s3cret" },
+            { "s3cret\r\n", NULL, "", "s3cret" },
+            { "  nginx \t p@ss:w/rd  \n", NULL, "nginx", "p@ss:w/rd" },
+            { "", "is empty", NULL, NULL },
+            { "\n", "is empty", NULL, NULL },
+            { "  \t \n", "is empty", NULL, NULL },
+            { "a b c\n", "has more than two words (\"user password\")",
+              NULL, NULL },
+            { "a\nb\n", "has more than one line", NULL, NULL },
+            { "s3cret\n\n", "has more than one line", NULL, NULL },
+            { "a\x01b", "has a control character", NULL, NULL },
+            { "a\x7f", "has a control character", NULL, NULL },
+        };
+
+        for (i = 0; i < sizeof(creds) / sizeof(creds[0]); i++) {
+            err = ngx_http_validibot_url_credentials(
+                      (const unsigned char *) creds[i][0],
+                      strlen(creds[i][0]), &user, &pass);
+
+            if (creds[i][1]) {
+                ok(err && strcmp(err, creds[i][1]) == 0,
+                   "credentials %zu: %s", i, creds[i][1]);
+                continue;
+            }
+
+            ok(err == NULL && part_is(&user, *creds[i][2] ? creds[i][2] : "")
+               && part_is(&pass, creds[i][3]),
+               "credentials %zu: user \"%s\" password \"%s\"", i,
+               creds[i][2], creds[i][3]);
         }
     }
 

@@ -49,6 +49,15 @@ vs_redis_connect(vs_redis_t *r)
         return -2;
     }
 
+    /* the parser also knows rediss:// and sentinel://, this tool not yet */
+
+    if (url.tls || url.sentinel) {
+        vs_log("error", "bad Redis URL %s: %s is not supported by "
+               "validibot-sync", r->where,
+               url.tls ? "rediss://" : "sentinel://");
+        return -2;
+    }
+
     tv.tv_sec = VS_REDIS_TIMEOUT;
     tv.tv_usec = 0;
 

@@ -44,6 +44,44 @@ $r = vt('user', 'add', 'w', '--redis', "redis://127.0.0.1:$port");
 is $r->{rc}, 3, 'no password: exit 3';
 like $r->{err}, qr/NOAUTH/, 'no password: NOAUTH shown';
 
+# VALIDIBOT_REDIS_PASSWORD_FILE: "password" or "user password"
+my $pwf = write_file("$D/redis.pass", "tool t00l-pw\n");
+$r = vt('user', 'add', 'pf1', '--redis', "redis://127.0.0.1:$port",
+        { env => { VALIDIBOT_REDIS_PASSWORD_FILE => $pwf } });
+is $r->{rc}, 0, 'password file with an ACL user';
+is redis_on($port, 'HGET', "${P}user:pf1", 'is_active'), '1', 'password file: written';
+
+$r = vt('user', 'add', 'pf2', '--redis', "redis://127.0.0.1:$port",
+        { env => { VALIDIBOT_REDIS_PASSWORD_FILE =>
+                       write_file("$D/redis2.pass", "sekret-pw") } });
+is $r->{rc}, 0, 'password file with a password alone (no newline)';
+
+$r = vt('user', 'add', 'pf3', '--redis', "redis://127.0.0.1:$port",
+        { env => { VALIDIBOT_REDIS_PASSWORD_FILE =>
+                       write_file("$D/redis3.pass", "tool wr0ng-pw\n") } });
+is $r->{rc}, 3, 'password file, wrong password: exit 3';
+like $r->{err}, qr/refused AUTH: WRONGPASS/, 'password file, wrong password: says so';
+unlike $r->{err}, qr/wr0ng/, 'password file, wrong password: not echoed';
+
+$r = vt('user', 'add', 'pf4', '--redis', "redis://127.0.0.1:$port",
+        { env => { VALIDIBOT_REDIS_PASSWORD_FILE => "$D/nonexistent.pass" } });
+is $r->{rc}, 2, 'password file missing: exit 2';
+like $r->{err}, qr{cannot read VALIDIBOT_REDIS_PASSWORD_FILE "\Q$D\E/nonexistent\.pass": No such file},
+    'password file missing: names it';
+
+$r = vt('user', 'add', 'pf5', '--redis', "redis://127.0.0.1:$port",
+        { env => { VALIDIBOT_REDIS_PASSWORD_FILE =>
+                       write_file("$D/redis5.pass", "a s3cr3t c\n") } });
+is $r->{rc}, 2, 'password file with three words: exit 2';
+like $r->{err}, qr/redis5\.pass" has more than two words/, 'three words: says so';
+unlike $r->{err}, qr/s3cr3t/, 'three words: content not shown';
+
+$r = vt('user', 'add', 'pf6', '--redis', $url,
+        { env => { VALIDIBOT_REDIS_PASSWORD_FILE => $pwf } });
+is $r->{rc}, 2, 'a password in the URL and a password file: exit 2';
+like $r->{err}, qr/a password in --redis and in VALIDIBOT_REDIS_PASSWORD_FILE/,
+    'a password in the URL and a password file: says so';
+
 $r = vt('user', 'add', 'd3', '--redis', "redis://:sekret-pw\@127.0.0.1:$port/3");
 is $r->{rc}, 0, 'db 3';
 is redis_on($port, 'EXISTS', "${P}user:d3"), 0, 'db 3: not in db 0';

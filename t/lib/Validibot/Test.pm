@@ -24,7 +24,7 @@ use Exporter 'import';
 our @EXPORT = qw(
     redis_cmd redis_try redis_send_nowait redis_port redis_db redis_auth
     redis_flush_prefix redis_flushall redis_start redis_stop
-    redis_is_up redis_wait_up
+    redis_is_up redis_wait_up with_redis_port
     make_key key_digest key_public_id key_secret rkey
     add_user add_org add_member
     digest_key digest_key_file
@@ -225,6 +225,21 @@ sub redis_try {
         undef $conn;
         die $err if $attempt == 2 || $err =~ /timed out/;
     }
+}
+
+# with_redis_port($port, sub { ... }): the helpers of this module talk to
+# another Redis for the time of the sub (a Sentinel set-up's master).
+sub with_redis_port {
+    my ($port, $code) = @_;
+    my $saved = $conn;
+    undef $conn;
+    local $ENV{TEST_NGINX_REDIS_PORT} = $port;
+    my @r = eval { $code->() };
+    my $err = $@;
+    undef $conn;
+    $conn = $saved;
+    die $err if $err;
+    return wantarray ? @r : $r[0];
 }
 
 # redis_cmd(@args): the reply; dies on an error reply.
