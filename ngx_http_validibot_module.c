@@ -26,10 +26,12 @@
 #include "ngx_http_validibot_metrics.h"
 #include "ngx_http_validibot_track.h"
 #include "ngx_http_validibot_value.h"
+#include "ngx_http_validibot_assertion.h"
 
 
 #define NGX_HTTP_VALIDIBOT_MAX_REQUIRE   32
 #define NGX_HTTP_VALIDIBOT_MAX_KEY_FILE  4096
+#define NGX_HTTP_VALIDIBOT_MAX_ASSERTION_TTL  86400
 
 #define NGX_HTTP_VALIDIBOT_PREFLIGHT_AUTHENTICATE  0
 #define NGX_HTTP_VALIDIBOT_PREFLIGHT_PASS          1
@@ -96,6 +98,19 @@ typedef struct {
 } ngx_http_validibot_require_t;
 
 
+/* validibot_assertion: the first key signs */
+typedef struct {
+    ngx_array_t                      *keys;
+    ngx_str_t                         header;
+    ngx_str_t                         lowcase;
+    ngx_uint_t                        hash;
+    ngx_str_t                         issuer;
+    ngx_http_complex_value_t         *audience;
+    time_t                            ttl;
+    ngx_int_t                         request_id;  /* variable index */
+} ngx_http_validibot_assertion_conf_t;
+
+
 typedef struct {
     ngx_str_t                         realm;    /* len 0: off */
     ngx_http_complex_value_t         *org;
@@ -115,6 +130,7 @@ typedef struct {
     ngx_uint_t                        superusers;
     ngx_uint_t                        whoami;   /* not inherited */
     ngx_str_t                        *challenge;
+    ngx_http_validibot_assertion_conf_t  *assertion;
 } ngx_http_validibot_loc_conf_t;
 
 
@@ -157,8 +173,13 @@ static ngx_int_t ngx_http_validibot_decide(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_uint_t status, const char *reason);
 static ngx_int_t ngx_http_validibot_set_identity(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_loc_conf_t *lcf);
+static ngx_int_t ngx_http_validibot_assert(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_assertion_conf_t *acf);
+static ngx_uint_t ngx_http_validibot_is_assertion(ngx_table_elt_t *h,
+    ngx_http_validibot_assertion_conf_t *acf);
 static ngx_int_t ngx_http_validibot_filter_headers(ngx_http_request_t *r,
-    ngx_uint_t hide, ngx_uint_t spoofed);
+    ngx_uint_t hide, ngx_uint_t spoofed,
+    ngx_http_validibot_assertion_conf_t *acf);
 static ngx_table_elt_t *ngx_http_validibot_push_header(ngx_list_t *headers,
     ngx_uint_t name, ngx_str_t *value);
 static ngx_http_validibot_ctx_t *ngx_http_validibot_get_ctx(
@@ -233,6 +254,12 @@ static char *ngx_http_validibot_redis_prefix(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_validibot_digest_key(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_validibot_read_key(ngx_conf_t *cf,
+    ngx_str_t *name, u_char *buf, size_t *len);
+static char *ngx_http_validibot_assertion(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_validibot_assertion_key(ngx_conf_t *cf,
+    ngx_http_validibot_assertion_conf_t *acf, ngx_str_t *value);
 static char *ngx_http_validibot_auth(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_validibot_org(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -470,6 +497,13 @@ static ngx_command_t  ngx_http_validibot_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_validibot_loc_conf_t, preflight),
       &ngx_http_validibot_preflight_values },
+
+    { ngx_string("validibot_assertion"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_validibot_assertion,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
 
     { ngx_string("validibot_whoami"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -1075,7 +1109,11 @@ ngx_http_validibot_decide(ngx_http_request_t *r,
     switch (status) {
 
     case NGX_HTTP_VALIDIBOT_OK:
-        if (ngx_http_validibot_set_identity(r, ctx, lcf) != NGX_OK) {
+        if (ngx_http_validibot_set_identity(r, ctx, lcf) != NGX_OK
+            || (lcf->assertion
+                && ngx_http_validibot_assert(r, ctx, lcf->assertion)
+                   != NGX_OK))
+        {
             ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
             return ctx->rc;
         }
@@ -1830,6 +1868,121 @@ ngx_http_validibot_set_identity(ngx_http_request_t *r,
 }
 
 
+/*
+ * validibot_assertion: a JWT for the upstream, bound to the method and to
+ * the path the request was checked on (r->uri: decoded, normalized, no
+ * query), signed with the first key (docs/upstream.md).
+ */
+
+static ngx_int_t
+ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
+    ngx_http_validibot_assertion_conf_t *acf)
+{
+    size_t                               len;
+    u_char                              *json, *jws;
+    ngx_str_t                            aud;
+    ngx_table_elt_t                     *h;
+    ngx_http_variable_value_t           *jti;
+    ngx_http_validibot_claims_t          c;
+    ngx_http_validibot_assertion_key_t  *key;
+
+    if (ngx_http_complex_value(r, acf->audience, &aud) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    jti = ngx_http_get_indexed_variable(r, acf->request_id);
+    if (jti == NULL || jti->not_found) {
+        return NGX_ERROR;
+    }
+
+    c.iss.data = acf->issuer.data;
+    c.iss.len = acf->issuer.len;
+    c.aud.data = aud.data;
+    c.aud.len = aud.len;
+    c.sub.data = ctx->user.data;
+    c.sub.len = ctx->user.len;
+    c.org.data = ctx->org.data;
+    c.org.len = ctx->org.len;
+    c.roles.data = ctx->roles.data;
+    c.roles.len = ctx->roles.len;
+    c.kid.data = ctx->key_id.data;
+    c.kid.len = ctx->key_id.len;
+    c.jti.data = jti->data;
+    c.jti.len = jti->len;
+    c.htm.data = r->method_name.data;
+    c.htm.len = r->method_name.len;
+    c.htu.data = r->uri.data;
+    c.htu.len = r->uri.len;
+    c.iat = ngx_time();
+    c.exp = c.iat + acf->ttl;
+
+    json = ngx_pnalloc(r->pool, ngx_http_validibot_assertion_json_size(&c));
+    if (json == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = ngx_http_validibot_assertion_json(&c, json);
+
+    key = acf->keys->elts;
+
+    jws = ngx_pnalloc(r->pool, ngx_http_validibot_assertion_size(key, len));
+    if (jws == NULL) {
+        return NGX_ERROR;
+    }
+
+    h = ngx_list_push(&r->headers_in.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = acf->hash;
+    h->key = acf->header;
+    h->lowcase_key = acf->lowcase.data;
+    h->value.data = jws;
+    h->value.len = ngx_http_validibot_assertion_sign(key, json, len, jws);
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "validibot: assertion for key \"%V\" signed with \"%*s\"",
+                   &ctx->key_id, key->kid_len, key->kid);
+
+    return NGX_OK;
+}
+
+
+/* the assertion header as a client may spell it: any case, "_" for "-" */
+
+static ngx_uint_t
+ngx_http_validibot_is_assertion(ngx_table_elt_t *h,
+    ngx_http_validibot_assertion_conf_t *acf)
+{
+    u_char      ch;
+    ngx_uint_t  i;
+
+    if (acf == NULL || h->key.len != acf->lowcase.len
+        || h->lowcase_key == NULL)
+    {
+        return 0;
+    }
+
+    for (i = 0; i < acf->lowcase.len; i++) {
+        ch = h->lowcase_key[i];
+
+        if (ch == '_') {
+            ch = '-';
+        }
+
+        if (ch != acf->lowcase.data[i]) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 static ngx_uint_t
 ngx_http_validibot_spoofed(ngx_table_elt_t *h)
 {
@@ -1858,7 +2011,7 @@ ngx_http_validibot_is_authorization(ngx_table_elt_t *h)
 
 static ngx_int_t
 ngx_http_validibot_filter_headers(ngx_http_request_t *r, ngx_uint_t hide,
-    ngx_uint_t spoofed)
+    ngx_uint_t spoofed, ngx_http_validibot_assertion_conf_t *acf)
 {
     ngx_uint_t        i, n, drop;
     ngx_list_t        list;
@@ -1886,7 +2039,8 @@ ngx_http_validibot_filter_headers(ngx_http_request_t *r, ngx_uint_t hide,
         n++;
 
         if ((hide && ngx_http_validibot_is_authorization(&h[i]))
-            || (spoofed && ngx_http_validibot_spoofed(&h[i])))
+            || (spoofed && ngx_http_validibot_spoofed(&h[i]))
+            || ngx_http_validibot_is_assertion(&h[i], acf))
         {
             drop++;
         }
@@ -1921,7 +2075,9 @@ ngx_http_validibot_filter_headers(ngx_http_request_t *r, ngx_uint_t hide,
             continue;
         }
 
-        if (spoofed && ngx_http_validibot_spoofed(&h[i])) {
+        if ((spoofed && ngx_http_validibot_spoofed(&h[i]))
+            || ngx_http_validibot_is_assertion(&h[i], acf))
+        {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "validibot: dropped client header \"%V\"",
                           &h[i].key);
@@ -2065,8 +2221,9 @@ ngx_http_validibot_rewrite_handler(ngx_http_request_t *r)
 
     hide = lcf->realm.len && lcf->hide_credentials;
 
-    if ((hide || lcf->identity_headers)
-        && ngx_http_validibot_filter_headers(r, hide, lcf->identity_headers)
+    if ((hide || lcf->identity_headers || lcf->assertion)
+        && ngx_http_validibot_filter_headers(r, hide, lcf->identity_headers,
+                                             lcf->assertion)
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -2200,7 +2357,7 @@ ngx_http_validibot_process_authorization(ngx_http_request_t *r,
     vmcf = ngx_http_get_module_main_conf(r, ngx_http_validibot_module);
 
     if (vmcf && vmcf->used) {
-        if (ngx_http_validibot_filter_headers(r, 1, 0) != NGX_OK) {
+        if (ngx_http_validibot_filter_headers(r, 1, 0, NULL) != NGX_OK) {
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return NGX_ERROR;
         }
@@ -2455,6 +2612,7 @@ ngx_http_validibot_create_loc_conf(ngx_conf_t *cf)
     conf->preflight = NGX_CONF_UNSET_UINT;
     conf->cache = NGX_CONF_UNSET;
     conf->superusers = NGX_CONF_UNSET_UINT;
+    conf->assertion = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -2475,6 +2633,7 @@ ngx_http_validibot_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_ptr_value(conf->org, prev->org, NULL);
     ngx_conf_merge_ptr_value(conf->require, prev->require, NULL);
+    ngx_conf_merge_ptr_value(conf->assertion, prev->assertion, NULL);
     ngx_conf_merge_value(conf->identity_headers, prev->identity_headers, 1);
     ngx_conf_merge_value(conf->hide_credentials, prev->hide_credentials, 1);
     ngx_conf_merge_value(conf->strict_path, prev->strict_path, 1);
@@ -3292,13 +3451,9 @@ ngx_http_validibot_digest_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     char                       *rv;
     size_t                      len;
-    ssize_t                     n;
-    ngx_fd_t                    fd;
     ngx_int_t                   version;
     ngx_str_t                  *value, name;
     ngx_uint_t                  i;
-    ngx_file_t                  file;
-    ngx_file_info_t             fi;
     ngx_http_validibot_hmac_t  *h;
     u_char                      buf[NGX_HTTP_VALIDIBOT_MAX_KEY_FILE + 1];
 
@@ -3324,50 +3479,9 @@ ngx_http_validibot_digest_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     name = value[2];
-
-    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"validibot_digest_key\": cannot open \"%V\"",
-                           &name);
-        return NGX_CONF_ERROR;
-    }
-
     rv = NGX_CONF_ERROR;
 
-    ngx_memzero(&file, sizeof(ngx_file_t));
-    file.fd = fd;
-    file.name = name;
-    file.log = cf->log;
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"validibot_digest_key\": cannot stat \"%V\"",
-                           &name);
-        goto done;
-    }
-
-    if (ngx_file_size(&fi) > NGX_HTTP_VALIDIBOT_MAX_KEY_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"validibot_digest_key\": \"%V\" is larger than "
-                           "%d bytes", &name, NGX_HTTP_VALIDIBOT_MAX_KEY_FILE);
-        goto done;
-    }
-
-    n = ngx_read_file(&file, buf, sizeof(buf), 0);
-    if (n == NGX_ERROR) {
-        goto done;
-    }
-
-    len = ngx_http_validibot_digest_key_trim(buf, n);
-
-    if (len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"validibot_digest_key\": \"%V\" is empty", &name);
+    if (ngx_http_validibot_read_key(cf, &name, buf, &len) != NGX_OK) {
         goto done;
     }
 
@@ -3378,7 +3492,7 @@ ngx_http_validibot_digest_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (ngx_http_validibot_hmac_init(h, version, buf, len) != 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"validibot_digest_key\": cannot set up HMAC");
+                           "\"%V\": cannot set up HMAC", &cmd->name);
         goto done;
     }
 
@@ -3388,10 +3502,376 @@ done:
 
     ngx_explicit_memzero(buf, sizeof(buf));
 
+    return rv;
+}
+
+
+/*
+ * A key file's bytes into buf (NGX_HTTP_VALIDIBOT_MAX_KEY_FILE + 1), one
+ * trailing newline dropped; errors name the directive being parsed.
+ * "name" becomes the full path.
+ */
+
+static ngx_int_t
+ngx_http_validibot_read_key(ngx_conf_t *cf, ngx_str_t *name, u_char *buf,
+    size_t *len)
+{
+    ssize_t           n;
+    ngx_fd_t          fd;
+    ngx_int_t         rc;
+    ngx_str_t        *value;
+    ngx_file_t        file;
+    ngx_file_info_t   fi;
+
+    value = cf->args->elts;
+
+    if (ngx_conf_full_name(cf->cycle, name, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%V\": cannot open \"%V\"", &value[0], name);
+        return NGX_ERROR;
+    }
+
+    rc = NGX_ERROR;
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.fd = fd;
+    file.name = *name;
+    file.log = cf->log;
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%V\": cannot stat \"%V\"", &value[0], name);
+        goto done;
+    }
+
+    if (ngx_file_size(&fi) > NGX_HTTP_VALIDIBOT_MAX_KEY_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\": \"%V\" is larger than %d bytes",
+                           &value[0], name, NGX_HTTP_VALIDIBOT_MAX_KEY_FILE);
+        goto done;
+    }
+
+    n = ngx_read_file(&file, buf, NGX_HTTP_VALIDIBOT_MAX_KEY_FILE + 1, 0);
+    if (n == NGX_ERROR) {
+        goto done;
+    }
+
+    *len = ngx_http_validibot_digest_key_trim(buf, n);
+
+    if (*len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\": \"%V\" is empty", &value[0], name);
+        goto done;
+    }
+
+    rc = NGX_OK;
+
+done:
+
     if (ngx_close_file(fd) == NGX_FILE_ERROR) {
         ngx_log_error(NGX_LOG_ALERT, cf->log, ngx_errno,
-                      ngx_close_file_n " \"%V\" failed", &name);
+                      ngx_close_file_n " \"%V\" failed", name);
     }
+
+    return rc;
+}
+
+
+/*
+ * validibot_assertion KEYFILE... [header=NAME] [ttl=TIME] [issuer=STRING]
+ *     [audience=VALUE] | off
+ */
+
+static char *
+ngx_http_validibot_assertion(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_validibot_loc_conf_t *lcf = conf;
+
+    u_char                               *p;
+    ngx_str_t                            *value, v, audience;
+    ngx_uint_t                            i, j;
+    ngx_http_validibot_assertion_conf_t  *acf;
+    ngx_http_compile_complex_value_t      ccv;
+
+    if (lcf->assertion != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        lcf->assertion = NULL;
+        return NGX_CONF_OK;
+    }
+
+    acf = ngx_pcalloc(cf->pool, sizeof(ngx_http_validibot_assertion_conf_t));
+    if (acf == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    acf->keys = ngx_array_create(cf->pool, 2,
+                                 sizeof(ngx_http_validibot_assertion_key_t));
+    if (acf->keys == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_str_set(&acf->header, "X-Validibot-Assertion");
+    ngx_str_set(&acf->issuer, "validibot-gateway");
+    ngx_str_set(&audience, "$host");
+    acf->ttl = 60;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "header=", 7) == 0) {
+            v.data = value[i].data + 7;
+            v.len = value[i].len - 7;
+
+            for (j = 0; j < v.len; j++) {
+                if (!((v.data[j] >= 'a' && v.data[j] <= 'z')
+                      || (v.data[j] >= 'A' && v.data[j] <= 'Z')
+                      || (v.data[j] >= '0' && v.data[j] <= '9')
+                      || v.data[j] == '-'))
+                {
+                    break;
+                }
+            }
+
+            if (v.len == 0 || j < v.len) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"validibot_assertion\": invalid header "
+                                   "name \"%V\", use letters, digits and "
+                                   "\"-\"", &v);
+                return NGX_CONF_ERROR;
+            }
+
+            acf->header = v;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "ttl=", 4) == 0) {
+            v.data = value[i].data + 4;
+            v.len = value[i].len - 4;
+
+            acf->ttl = ngx_parse_time(&v, 1);
+
+            if (acf->ttl == (time_t) NGX_ERROR || acf->ttl < 1
+                || acf->ttl > NGX_HTTP_VALIDIBOT_MAX_ASSERTION_TTL)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"validibot_assertion\": invalid ttl "
+                                   "\"%V\", it must be from 1s to 1d", &v);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "issuer=", 7) == 0) {
+            acf->issuer.data = value[i].data + 7;
+            acf->issuer.len = value[i].len - 7;
+
+            if (acf->issuer.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"validibot_assertion\": empty issuer");
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "audience=", 9) == 0) {
+            audience.data = value[i].data + 9;
+            audience.len = value[i].len - 9;
+
+            if (audience.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"validibot_assertion\": empty "
+                                   "audience");
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strlchr(value[i].data, value[i].data + value[i].len, '=')
+            && ngx_strlchr(value[i].data, value[i].data + value[i].len, '/')
+               == NULL)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"validibot_assertion\": unknown option "
+                               "\"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_http_validibot_assertion_key(cf, acf, &value[i])
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (acf->keys->nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_assertion\": no key file");
+        return NGX_CONF_ERROR;
+    }
+
+    acf->lowcase.len = acf->header.len;
+    acf->lowcase.data = ngx_pnalloc(cf->pool, acf->header.len);
+    if (acf->lowcase.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    acf->hash = ngx_hash_strlow(acf->lowcase.data, acf->header.data,
+                                acf->header.len);
+
+    /* the identity headers and Authorization are the module's own */
+
+    p = acf->lowcase.data;
+
+    if ((acf->lowcase.len == sizeof("authorization") - 1
+         && ngx_strncmp(p, "authorization", acf->lowcase.len) == 0)
+        || (acf->lowcase.len == sizeof("host") - 1
+            && ngx_strncmp(p, "host", acf->lowcase.len) == 0))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_assertion\": header \"%V\" "
+                           "cannot carry the assertion", &acf->header);
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < NGX_HTTP_VALIDIBOT_H_WWW_AUTHENTICATE; i++) {
+        if (ngx_http_validibot_headers[i].lowcase.len == acf->lowcase.len
+            && ngx_strncmp(ngx_http_validibot_headers[i].lowcase.data, p,
+                           acf->lowcase.len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"validibot_assertion\": header \"%V\" "
+                               "is an identity header", &acf->header);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &audience;
+    ccv.complex_value = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (ccv.complex_value == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    acf->audience = ccv.complex_value;
+
+    ngx_str_set(&v, "request_id");
+
+    acf->request_id = ngx_http_get_variable_index(cf, &v);
+    if (acf->request_id == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->assertion = acf;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * One key file: its name without the directory and a ".key" suffix is the
+ * kid; at least NGX_HTTP_VALIDIBOT_ASSERTION_KEY_MIN bytes.
+ */
+
+static char *
+ngx_http_validibot_assertion_key(ngx_conf_t *cf,
+    ngx_http_validibot_assertion_conf_t *acf, ngx_str_t *value)
+{
+    char                                *rv;
+    size_t                               len;
+    u_char                              *p;
+    ngx_str_t                            name, kid;
+    ngx_uint_t                           i;
+    ngx_http_validibot_assertion_key_t  *key;
+    u_char                               buf[NGX_HTTP_VALIDIBOT_MAX_KEY_FILE
+                                             + 1];
+
+    name = *value;
+
+    p = name.data + name.len;
+
+    while (p > name.data && p[-1] != '/') {
+        p--;
+    }
+
+    kid.data = p;
+    kid.len = name.data + name.len - p;
+
+    if (kid.len > 4 && ngx_strncmp(kid.data + kid.len - 4, ".key", 4) == 0) {
+        kid.len -= 4;
+    }
+
+    if (!ngx_http_validibot_assertion_kid_valid(kid.data, kid.len)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_assertion\": the name of \"%V\" is "
+                           "not a valid kid: 1 to %d of letters, digits, "
+                           "\".\", \"_\" and \"-\", before \".key\"",
+                           value, NGX_HTTP_VALIDIBOT_ASSERTION_KID_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    key = acf->keys->elts;
+
+    for (i = 0; i < acf->keys->nelts; i++) {
+        if (key[i].kid_len == kid.len
+            && ngx_strncmp(key[i].kid, kid.data, kid.len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"validibot_assertion\": kid \"%V\" is "
+                               "given twice", &kid);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    rv = NGX_CONF_ERROR;
+
+    if (ngx_http_validibot_read_key(cf, &name, buf, &len) != NGX_OK) {
+        goto done;
+    }
+
+    if (len < NGX_HTTP_VALIDIBOT_ASSERTION_KEY_MIN) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_assertion\": \"%V\" holds %uz "
+                           "bytes, at least %d are needed",
+                           &name, len, NGX_HTTP_VALIDIBOT_ASSERTION_KEY_MIN);
+        goto done;
+    }
+
+    key = ngx_array_push(acf->keys);
+    if (key == NULL) {
+        goto done;
+    }
+
+    if (ngx_http_validibot_assertion_key_init(key, kid.data, kid.len, buf, len)
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_assertion\": cannot set up HMAC");
+        goto done;
+    }
+
+    rv = NGX_CONF_OK;
+
+done:
+
+    ngx_explicit_memzero(buf, sizeof(buf));
 
     return rv;
 }

@@ -13,8 +13,9 @@ my ($tsv, $cg_tsv, $cg_dir, $cg_n1, $cg_n2, $pool, $lua_pool, $conns,
     $duration, $rounds) = @ARGV;
 my $upstream = $ENV{BENCH_UPSTREAM_MODE} // 'process';
 
-my @order = qw(baseline module-cold module-hot module-script module-cache-hot
-               module-cache-cold module-tls lua lua-cache-hot auth_request);
+my @order = qw(baseline module-cold module-hot module-assertion module-script
+               module-cache-hot module-cache-cold module-tls lua lua-cache-hot
+               auth_request);
 my (%by, @rows);
 
 open my $f, '<', $tsv or die "$tsv: $!\n";
@@ -69,6 +70,7 @@ my %desc = (
     'baseline'     => 'nginx proxy, no auth',
     'module-cold'  => 'module, 10,000 keys',
     'module-hot'   => 'module, 10 keys',
+    'module-assertion' => 'module, 10 keys, validibot_assertion',
     'module-script' => 'module, 10,000 keys, validibot_owner_hints off',
     'module-cache-hot'  => 'module, validibot_cache, 10 keys',
     'module-cache-cold' => 'module, validibot_cache, 10,000 keys',
@@ -269,14 +271,31 @@ if (%cg) {
           "here; on this CPU (sha_ni) it costs less in real time.\n\n";
     print "| variant | instructions/request | over baseline |\n";
     print "|---|---:|---:|\n";
-    for my $c (qw(baseline module module-hinted module-cache-hot lua)) {
+    for my $c (qw(baseline module module-hinted module-assertion
+                  module-cache-hot lua)) {
         next unless defined $cg{$c};
         printf "| %s | %d | %s |\n", $c, $cg{$c},
             $c eq 'baseline' ? '-' : sprintf('%+d', $cg{$c} - $cg{baseline});
     }
     print "\n";
+    assertion_cost();
     profile('module', 'the module\'s');
     profile('module-cache', 'a cache hit\'s (module-cache-hot)');
+}
+
+# validibot_assertion: what signing adds to a hinted lookup, in
+# instructions (callgrind) and in worker CPU time (the rounds)
+sub assertion_cost {
+    return unless defined $cg{'module-assertion'}
+                  && defined $cg{'module-hinted'};
+    my $d = $cg{'module-assertion'} - $cg{'module-hinted'};
+    my @us = ratio('module-assertion', 'module-hot', 'worker_us_per_req');
+    printf "validibot_assertion adds %d instructions per request, %.1f %% "
+           . "of module-hinted's %d%s.\n\n", $d,
+           100 * $d / $cg{'module-hinted'}, $cg{'module-hinted'},
+           @us ? sprintf('; worker CPU µs/req module-assertion over '
+                         . 'module-hot: %.3f (%s)', median(@us), range(@us))
+               : '';
 }
 
 # per-request instructions by function: (file for n2 - file for n1) / dn

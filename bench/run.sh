@@ -4,6 +4,8 @@
 #   baseline      nginx proxying, no authentication
 #   module-cold   ngx_http_validibot_module, 10,000 keys in rotation
 #   module-hot    the module, 10 keys in rotation
+#   module-assertion  module-hot plus validibot_assertion: the signed
+#                 identity assertion for the upstream (docs/upstream.md)
 #   module-script the module with validibot_owner_hints off: the lookup
 #                 script on every request, 10,000 keys
 #   module-cache-hot   the module with validibot_cache, 10 keys
@@ -54,7 +56,7 @@ upstream=${BENCH_UPSTREAM:-process}
 cold_keys=10000
 hot_keys=10
 path=/api/v1/orgs/acme/workflows/
-variants=${BENCH_VARIANTS:-baseline module-cold module-hot module-script module-cache-hot module-cache-cold module-tls lua lua-cache-hot auth_request}
+variants=${BENCH_VARIANTS:-baseline module-cold module-hot module-assertion module-script module-cache-hot module-cache-cold module-tls lua lua-cache-hot auth_request}
 
 rm -rf "$run"
 mkdir -p "$run/logs" "$run/conf" "$run/cg"
@@ -76,6 +78,7 @@ conf_of() {
     case $1 in
         module-script) echo module-script ;;
         module-cache-*) echo module-cache ;;
+        module-assertion) echo module-assertion ;;
         module-tls) echo module-tls ;;
         module-*) echo module ;;
         lua-cache-*) echo lua-cache ;;
@@ -85,7 +88,7 @@ conf_of() {
 
 nkeys_of() {
     case $1 in
-        *-hot) echo $hot_keys ;;
+        *-hot|module-assertion) echo $hot_keys ;;
         *)          echo $cold_keys ;;
     esac
 }
@@ -306,6 +309,18 @@ grep -q "rediss://127.0.0.1:$tls_port/0" "$run/conf/module-tls.conf"
 "$nginx" -p "$run/" -e "$run/logs/error.log" -t -q \
     -c "$run/conf/module-tls.conf"
 
+# module-assertion: the same as module, with validibot_assertion
+openssl rand -hex 32 > "$run/gw-1.key"
+chmod 600 "$run/gw-1.key"
+
+for s in "" -cg; do
+    sed "s#^\( *\)validibot_auth .*#&\n\1validibot_assertion $run/gw-1.key;#" \
+        "$run/conf/module$s.conf" > "$run/conf/module-assertion$s.conf"
+done
+grep -q 'validibot_assertion' "$run/conf/module-assertion.conf"
+"$nginx" -p "$run/" -e "$run/logs/error.log" -t -q \
+    -c "$run/conf/module-assertion.conf"
+
 
 # --- correctness first ---------------------------------------------------
 
@@ -313,8 +328,8 @@ good=$(head -1 "$run/keys.txt")
 bad=${good%?}$( [ "${good: -1}" = 0 ] && echo 1 || echo 0 )
 unknown=vbk_1_$(printf '%032d' 0)_${good##*_}
 
-for c in baseline module module-script module-cache module-tls lua \
-         lua-cache auth_request; do
+for c in baseline module module-script module-assertion module-cache \
+         module-tls lua lua-cache auth_request; do
     start_nginx $c
     expect "$c valid key" 200 "$(http_status "$good")"
     expect "$c body" "ok" "$(cat "$run/body")"
@@ -505,11 +520,14 @@ cg_run() {
 
 if [ "$callgrind" = 1 ]; then
     # module: every key new to the worker (the script); module-hinted:
-    # 100 keys, so all the requests counted are hinted lookups
+    # 100 keys, so all the requests counted are hinted lookups;
+    # module-assertion: module-hinted plus validibot_assertion;
     # module-cache-hot: 10 keys, every counted request a cache hit
-    for c in baseline module module-hinted module-cache-hot lua; do
+    for c in baseline module module-hinted module-assertion module-cache-hot \
+             lua; do
         conf=${c%-hinted} keys=$cold_keys tag=
         [ "$c" = module-hinted ] && keys=100 tag=-hinted
+        [ "$c" = module-assertion ] && keys=100
         [ "$c" = module-cache-hot ] && conf=module-cache keys=$hot_keys
         i1=$(cg_run $conf $keys "$cg_n1" $tag)
         i2=$(cg_run $conf $keys "$cg_n2" $tag)

@@ -14,10 +14,11 @@ FUZZ_CFLAGS   ?= -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror \
                  -fno-sanitize-recover=all
 FUZZ_SECONDS  ?= 60
 FUZZ_DIR       = $(BUILD)/fuzz
-FUZZ_TARGETS   = fuzz_authorization fuzz_reply fuzz_value
+FUZZ_TARGETS   = fuzz_authorization fuzz_reply fuzz_value fuzz_assertion
 FUZZ_BINS      = $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 FUZZ_SRCS      = $(addprefix src/ngx_http_validibot_, \
-                     key.c digest.c roles.c reply.c check.c value.c)
+                     key.c digest.c roles.c reply.c check.c value.c \
+                     assertion.c)
 
 .PHONY: fuzz fuzz-build fuzz-smoke
 

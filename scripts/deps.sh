@@ -11,7 +11,8 @@ if [ -z "$pkgs" ]; then
           libtest-base-perl libtest-longstring-perl liblist-moreutils-perl
           libtext-diff-perl libipc-run-perl libhttp-message-perl liburi-perl
           libwww-perl curl clang libclang-rt-14-dev python3-prometheus-client
-          openssl dpkg-dev libpcre2-dev zlib1g-dev postgresql-15 libpq-dev"
+          openssl dpkg-dev libpcre2-dev zlib1g-dev postgresql-15 libpq-dev
+          python3-django python3-djangorestframework python3-jwt nodejs"
 fi
 
 missing=""

@@ -126,6 +126,38 @@ ngx_http_validibot_digest(const ngx_http_validibot_hmac_t *h,
 }
 
 
+void
+ngx_http_validibot_hmac_sha256(const ngx_http_validibot_hmac_t *h,
+    const unsigned char *msg, size_t len, unsigned char *out)
+{
+    SHA256_CTX  ctx;
+
+    memcpy(&ctx, h->state, sizeof(SHA256_CTX));
+    SHA256_Update(&ctx, msg, len);
+    SHA256_Final(out, &ctx);
+
+    memcpy(&ctx, h->state + sizeof(SHA256_CTX), sizeof(SHA256_CTX));
+    SHA256_Update(&ctx, out, SHA256_DIGEST_LENGTH);
+    SHA256_Final(out, &ctx);
+
+    OPENSSL_cleanse(&ctx, sizeof(ctx));
+}
+
+
+void
+ngx_http_validibot_hmac_absorb(ngx_http_validibot_hmac_t *h,
+    const unsigned char *data, size_t len)
+{
+    SHA256_CTX  ctx;
+
+    memcpy(&ctx, h->state, sizeof(SHA256_CTX));
+    SHA256_Update(&ctx, data, len);
+    memcpy(h->state, &ctx, sizeof(SHA256_CTX));
+
+    OPENSSL_cleanse(&ctx, sizeof(ctx));
+}
+
+
 int
 ngx_http_validibot_digest_equal(const unsigned char *a, const unsigned char *b,
     size_t len)

@@ -42,6 +42,20 @@ void ngx_http_validibot_digest(const ngx_http_validibot_hmac_t *h,
     unsigned format_version, const unsigned char *public_id, size_t pid_len,
     const unsigned char *secret, size_t secret_len, unsigned char *out);
 
+/*
+ * Plain HMAC-SHA256 of "msg" with the key of "h" into the 32 bytes of
+ * "out" (the signed identity assertion uses it).
+ */
+void ngx_http_validibot_hmac_sha256(const ngx_http_validibot_hmac_t *h,
+    const unsigned char *msg, size_t len, unsigned char *out);
+
+/*
+ * Feeds "data" to the inner hash of "h" for good: later HMACs with "h"
+ * cover data followed by their message (a fixed prefix hashed once).
+ */
+void ngx_http_validibot_hmac_absorb(ngx_http_validibot_hmac_t *h,
+    const unsigned char *data, size_t len);
+
 /* constant time in len: 1 if equal, 0 if not */
 int ngx_http_validibot_digest_equal(const unsigned char *a,
     const unsigned char *b, size_t len);

@@ -169,6 +169,8 @@ GET /dir
 
 
 === TEST 9: module loaded and unused: a duplicate is nginx's 400, and an error_page location sees what stock nginx shows
+# (nginx 1.23+ joins repeated headers in $http_authorization, 1.22 shows the
+# first one only: both are stock behaviour)
 --- http_config eval: $::PlainHttpConfig
 --- config eval
 "error_page 400 = \@fallback;
@@ -178,8 +180,8 @@ GET /t
 --- more_headers
 Authorization: Basic eA==
 Authorization: Basic eQ==
---- response_body
-auth=[Basic eA==]
+--- response_body_like chomp
+^auth=\[Basic eA==(, Basic eQ==)?\]$
 --- error_log
 client sent duplicate "Authorization" header
 --- no_error_log

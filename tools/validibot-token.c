@@ -42,6 +42,13 @@ static const vt_optdef_t  vt_optdefs[] = {
     { "email", 1, 0, 0 },
     { "name", 1, 0, 0 },
     { "purge", 0, 0, 0 },
+    { "key", 1, 1, 0 },
+    { "now", 1, 0, 0 },
+    { "leeway", 1, 0, 0 },
+    { "issuer", 1, 0, 0 },
+    { "audience", 1, 0, 0 },
+    { "method", 1, 0, 0 },
+    { "path", 1, 0, 0 },
     { NULL, 0, 0, 0 }
 };
 
@@ -163,6 +170,18 @@ static const vt_command_t  vt_commands[] = {
       "member list ORG",
       "Lists ORG's members with their roles.\n" },
 
+    { "assertion", "verify", "key now leeway issuer audience method path",
+      0, 1, vt_cmd_assertion_verify,
+      "assertion verify --key FILE... [--now T] [--leeway D] "
+      "[--issuer S] [--audience S] [--method M] [--path P] [JWS]",
+      "Checks a signed identity assertion (validibot_assertion) from the\n"
+      "argument or the first line of stdin, with the module's own code:\n"
+      "signature with the key whose kid it names (each --key FILE, kid\n"
+      "from the file name as for validibot_assertion), iat and exp against\n"
+      "--now (Unix seconds; default the clock) with --leeway (default\n"
+      "30s), and each expected value given.  Prints the claims as JSON and\n"
+      "exits 0, or the reason on stderr and exits 1.  Needs no Redis.\n" },
+
     { NULL, NULL, NULL, 0, 0, NULL, NULL, NULL }
 };
 
@@ -209,7 +228,8 @@ vt_usage(FILE *f)
             group = c->group;
             fprintf(f, "%s:\n", strcmp(group, "user") == 0 ? "Users"
                                  : strcmp(group, "org") == 0 ? "Organizations"
-                                 : "Memberships");
+                                 : strcmp(group, "member") == 0 ? "Memberships"
+                                 : "Assertions");
         }
 
         fprintf(f, "  %s\n", c->synopsis);

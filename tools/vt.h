@@ -60,7 +60,8 @@ typedef int (*vt_handler_pt)(vt_ctx_t *ctx);
 
 
 typedef struct {
-    const char     *group;            /* "user", "org", "member" or NULL */
+    const char     *group;            /* "user", "org", "member",
+                                         "assertion" or NULL */
     const char     *name;
     const char     *opts;             /* "user= label= purge": "=" takes
                                          a value */
@@ -221,6 +222,7 @@ int vt_cmd_member_grant(vt_ctx_t *ctx);
 int vt_cmd_member_revoke(vt_ctx_t *ctx);
 int vt_cmd_member_remove(vt_ctx_t *ctx);
 int vt_cmd_member_list(vt_ctx_t *ctx);
+int vt_cmd_assertion_verify(vt_ctx_t *ctx);
 
 
 #endif /* _VT_H_INCLUDED_ */

@@ -1,0 +1,1179 @@
+
+/*
+ * Copyright (C) The ngx_http_validibot_module authors
+ */
+
+
+#include <string.h>
+#include <openssl/sha.h>
+
+#include "ngx_http_validibot_assertion.h"
+
+
+#define NGX_HTTP_VALIDIBOT_INT64_LEN  (sizeof("-9223372036854775808") - 1)
+
+/* claims seen, for "present" and "given twice" */
+#define NGX_HTTP_VALIDIBOT_A_ISS    0x0001
+#define NGX_HTTP_VALIDIBOT_A_AUD    0x0002
+#define NGX_HTTP_VALIDIBOT_A_SUB    0x0004
+#define NGX_HTTP_VALIDIBOT_A_ORG    0x0008
+#define NGX_HTTP_VALIDIBOT_A_ROLES  0x0010
+#define NGX_HTTP_VALIDIBOT_A_KID    0x0020
+#define NGX_HTTP_VALIDIBOT_A_IAT    0x0040
+#define NGX_HTTP_VALIDIBOT_A_EXP    0x0080
+#define NGX_HTTP_VALIDIBOT_A_JTI    0x0100
+#define NGX_HTTP_VALIDIBOT_A_HTM    0x0200
+#define NGX_HTTP_VALIDIBOT_A_HTU    0x0400
+#define NGX_HTTP_VALIDIBOT_A_ALG    0x0800
+#define NGX_HTTP_VALIDIBOT_A_TYP    0x1000
+
+#define NGX_HTTP_VALIDIBOT_A_REQUIRED                                        \
+    (NGX_HTTP_VALIDIBOT_A_ISS|NGX_HTTP_VALIDIBOT_A_AUD|NGX_HTTP_VALIDIBOT_A_SUB \
+     |NGX_HTTP_VALIDIBOT_A_KID|NGX_HTTP_VALIDIBOT_A_IAT                       \
+     |NGX_HTTP_VALIDIBOT_A_EXP|NGX_HTTP_VALIDIBOT_A_JTI                       \
+     |NGX_HTTP_VALIDIBOT_A_HTM|NGX_HTTP_VALIDIBOT_A_HTU)
+
+
+typedef struct {
+    unsigned char  *p;
+    unsigned char  *end;
+} ngx_http_validibot_jp_t;
+
+
+typedef struct {
+    const char  *name;
+    unsigned     bit;
+    size_t       offset;       /* of the string in the claims; 0: not one */
+} ngx_http_validibot_claim_t;
+
+
+static size_t ngx_http_validibot_utf8(const unsigned char *p,
+    const unsigned char *end);
+static unsigned char *ngx_http_validibot_json_str(unsigned char *p,
+    const ngx_http_validibot_astr_t *s);
+static unsigned char *ngx_http_validibot_json_roles(unsigned char *p,
+    const ngx_http_validibot_astr_t *s);
+static unsigned char *ngx_http_validibot_json_int(unsigned char *p,
+    int64_t n);
+static size_t ngx_http_validibot_b64url(unsigned char *dst,
+    const unsigned char *src, size_t len);
+static int ngx_http_validibot_unb64url(unsigned char *dst, size_t *dlen,
+    const unsigned char *src, size_t len);
+static void ngx_http_validibot_jp_ws(ngx_http_validibot_jp_t *jp);
+static int ngx_http_validibot_jp_str(ngx_http_validibot_jp_t *jp,
+    ngx_http_validibot_astr_t *out);
+static int ngx_http_validibot_jp_int(ngx_http_validibot_jp_t *jp,
+    int64_t *v);
+static int ngx_http_validibot_jp_roles(ngx_http_validibot_jp_t *jp,
+    ngx_http_validibot_astr_t *out);
+static int ngx_http_validibot_jp_other(ngx_http_validibot_jp_t *jp);
+static int ngx_http_validibot_jp_object(ngx_http_validibot_jp_t *jp,
+    ngx_http_validibot_claims_t *c, unsigned *seen, int header);
+static int ngx_http_validibot_astr_eq(const ngx_http_validibot_astr_t *a,
+    const char *s);
+static int ngx_http_validibot_astr_same(const ngx_http_validibot_astr_t *a,
+    const ngx_http_validibot_astr_t *b);
+
+
+static const char  ngx_http_validibot_b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static const char  ngx_http_validibot_hexl[] = "0123456789abcdef";
+
+
+#define ngx_http_validibot_claim(name, bit, field)                           \
+    { name, NGX_HTTP_VALIDIBOT_A_##bit,                                      \
+      offsetof(ngx_http_validibot_claims_t, field) }
+
+/* iat, exp and roles are not strings: offset 0 (iss's) is never theirs */
+static const ngx_http_validibot_claim_t  ngx_http_validibot_claims[] = {
+    ngx_http_validibot_claim("iss", ISS, iss),
+    ngx_http_validibot_claim("aud", AUD, aud),
+    ngx_http_validibot_claim("sub", SUB, sub),
+    ngx_http_validibot_claim("org", ORG, org),
+    ngx_http_validibot_claim("kid", KID, kid),
+    ngx_http_validibot_claim("jti", JTI, jti),
+    ngx_http_validibot_claim("htm", HTM, htm),
+    ngx_http_validibot_claim("htu", HTU, htu),
+    { "roles", NGX_HTTP_VALIDIBOT_A_ROLES, 0 },
+    { "iat", NGX_HTTP_VALIDIBOT_A_IAT, 0 },
+    { "exp", NGX_HTTP_VALIDIBOT_A_EXP, 0 },
+    { NULL, 0, 0 }
+};
+
+
+static const char  *ngx_http_validibot_assertion_errors[] = {
+    "valid",
+    "malformed",
+    "unsupported algorithm",
+    "unknown key id",
+    "bad signature",
+    "missing or mistyped claim",
+    "expired",
+    "issued in the future",
+    "wrong issuer",
+    "wrong audience",
+    "wrong method",
+    "wrong path"
+};
+
+
+int
+ngx_http_validibot_assertion_kid_valid(const unsigned char *kid, size_t len)
+{
+    size_t         i;
+    unsigned char  ch;
+
+    if (len == 0 || len > NGX_HTTP_VALIDIBOT_ASSERTION_KID_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        ch = kid[i];
+
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+            || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-')
+        {
+            continue;
+        }
+
+        return 0;
+    }
+
+    return 1;
+}
+
+
+int
+ngx_http_validibot_assertion_key_init(ngx_http_validibot_assertion_key_t *key,
+    const unsigned char *kid, size_t kid_len, const unsigned char *secret,
+    size_t secret_len)
+{
+    size_t         n;
+    unsigned char  json[sizeof("{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"\"}")
+                        + NGX_HTTP_VALIDIBOT_ASSERTION_KID_MAX];
+
+    if (!ngx_http_validibot_assertion_kid_valid(kid, kid_len)
+        || secret_len < NGX_HTTP_VALIDIBOT_ASSERTION_KEY_MIN)
+    {
+        return -1;
+    }
+
+    memset(key, 0, sizeof(ngx_http_validibot_assertion_key_t));
+
+    if (ngx_http_validibot_hmac_init(&key->hmac, 1, secret, secret_len) != 0) {
+        return -1;
+    }
+
+    memcpy(key->kid, kid, kid_len);
+    key->kid_len = kid_len;
+
+    /* the kid needs no escaping: its alphabet has no JSON specials */
+
+    n = sizeof("{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"") - 1;
+    memcpy(json, "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"", n);
+    memcpy(json + n, kid, kid_len);
+    n += kid_len;
+    json[n++] = '"';
+    json[n++] = '}';
+
+    key->head_len = ngx_http_validibot_b64url(key->head, json, n);
+    key->head[key->head_len++] = '.';
+
+    /* every signature starts with the same header: hash it once */
+
+    key->signer = key->hmac;
+    ngx_http_validibot_hmac_absorb(&key->signer, key->head, key->head_len);
+
+    return 0;
+}
+
+
+size_t
+ngx_http_validibot_assertion_json_size(const ngx_http_validibot_claims_t *c)
+{
+    /* a byte becomes at most "\u00XX"; the fixed text is < 128 */
+
+    return 128 + 2 * NGX_HTTP_VALIDIBOT_INT64_LEN
+           + 6 * (c->iss.len + c->aud.len + c->sub.len + c->org.len
+                  + c->roles.len + c->kid.len + c->jti.len + c->htm.len
+                  + c->htu.len);
+}
+
+
+size_t
+ngx_http_validibot_assertion_json(const ngx_http_validibot_claims_t *c,
+    unsigned char *buf)
+{
+    unsigned char  *p;
+
+    p = buf;
+
+#define ngx_http_validibot_lit(s)                                            \
+    memcpy(p, s, sizeof(s) - 1); p += sizeof(s) - 1
+
+    ngx_http_validibot_lit("{\"iss\":");
+    p = ngx_http_validibot_json_str(p, &c->iss);
+    ngx_http_validibot_lit(",\"aud\":");
+    p = ngx_http_validibot_json_str(p, &c->aud);
+    ngx_http_validibot_lit(",\"sub\":");
+    p = ngx_http_validibot_json_str(p, &c->sub);
+
+    if (c->org.len) {
+        ngx_http_validibot_lit(",\"org\":");
+        p = ngx_http_validibot_json_str(p, &c->org);
+        ngx_http_validibot_lit(",\"roles\":");
+        p = ngx_http_validibot_json_roles(p, &c->roles);
+    }
+
+    ngx_http_validibot_lit(",\"kid\":");
+    p = ngx_http_validibot_json_str(p, &c->kid);
+    ngx_http_validibot_lit(",\"iat\":");
+    p = ngx_http_validibot_json_int(p, c->iat);
+    ngx_http_validibot_lit(",\"exp\":");
+    p = ngx_http_validibot_json_int(p, c->exp);
+    ngx_http_validibot_lit(",\"jti\":");
+    p = ngx_http_validibot_json_str(p, &c->jti);
+    ngx_http_validibot_lit(",\"htm\":");
+    p = ngx_http_validibot_json_str(p, &c->htm);
+    ngx_http_validibot_lit(",\"htu\":");
+    p = ngx_http_validibot_json_str(p, &c->htu);
+    *p++ = '}';
+
+#undef ngx_http_validibot_lit
+
+    return p - buf;
+}
+
+
+size_t
+ngx_http_validibot_assertion_size(const ngx_http_validibot_assertion_key_t *key,
+    size_t json_len)
+{
+    return key->head_len + (json_len * 4 + 2) / 3 + 1
+           + NGX_HTTP_VALIDIBOT_ASSERTION_SIG_LEN;
+}
+
+
+size_t
+ngx_http_validibot_assertion_sign(const ngx_http_validibot_assertion_key_t *key,
+    const unsigned char *json, size_t json_len, unsigned char *out)
+{
+    unsigned char  *p, md[SHA256_DIGEST_LENGTH];
+
+    p = out;
+
+    memcpy(p, key->head, key->head_len);
+    p += key->head_len;
+    p += ngx_http_validibot_b64url(p, json, json_len);
+
+    ngx_http_validibot_hmac_sha256(&key->signer, out + key->head_len,
+                                   p - out - key->head_len, md);
+
+    *p++ = '.';
+    p += ngx_http_validibot_b64url(p, md, sizeof(md));
+
+    return p - out;
+}
+
+
+ngx_http_validibot_assertion_rc_e
+ngx_http_validibot_assertion_verify(
+    const ngx_http_validibot_assertion_verify_t *v, const unsigned char *tok,
+    size_t len, ngx_http_validibot_claims_t *claims, unsigned char *buf,
+    size_t *kid_out)
+{
+    size_t                                     i, n, signed_len;
+    unsigned                                   seen;
+    const unsigned char                       *dot1, *dot2;
+    ngx_http_validibot_jp_t                    jp;
+    ngx_http_validibot_claims_t                head;
+    const ngx_http_validibot_assertion_key_t  *key;
+    unsigned char                              md[SHA256_DIGEST_LENGTH];
+    unsigned char                              sig[SHA256_DIGEST_LENGTH + 3];
+
+    memset(claims, 0, sizeof(ngx_http_validibot_claims_t));
+
+    dot1 = memchr(tok, '.', len);
+    if (dot1 == NULL) {
+        return NGX_HTTP_VALIDIBOT_ASSERTION_MALFORMED;
+    }
+
+    dot2 = memchr(dot1 + 1, '.', tok + len - (dot1 + 1));
+    if (dot2 == NULL || memchr(dot2 + 1, '.', tok + len - (dot2 + 1))) {
+        return NGX_HTTP_VALIDIBOT_ASSERTION_MALFORMED;
+    }
+
+    /* the JOSE header: alg HS256, typ JWT if given, and our kid */
+
+    if (ngx_http_validibot_unb64url(buf, &n, tok, dot1 - tok) != 0) {
+        return NGX_HTTP_VALIDIBOT_ASSERTION_MALFORMED;
+    }
+
+    memset(&head, 0, sizeof(ngx_http_validibot_claims_t));
+    seen = 0;
+    jp.p = buf;
+    jp.end = buf + n;
+
+    if (ngx_http_validibot_jp_object(&jp, &head, &seen, 1) != 0) {
+        return NGX_HTTP_VALIDIBOT_ASSERTION_MALFORMED;
+    }
+
+    /* the header parse keeps alg in iss and typ in aud */
+
+    if (!(seen & NGX_HTTP_VALIDIBOT_A_ALG)
+        || !ngx_http_validibot_astr_eq(&head.iss, "HS256")
+        || ((seen & NGX_HTTP_VALIDIBOT_A_TYP)
+            && !ngx_http_validibot_astr_eq(&head.aud, "JWT")))
+    {
+        return NGX_HTTP_VALIDIBOT_ASSERTION_ALG;
+    }
+
+    if (!(seen & NGX_HTTP_VALIDIBOT_A_KID)) {
+        return NGX_HTTP_VALIDIBOT_ASSERTION_KID;
+    }
+
+    key = NULL;
+
+    for (i = 0; i < v->nkeys; i++) {
+        if (v->keys[i].kid_len == head.kid.len
+            && memcmp(v->keys[i].kid, head.kid.data, head.kid.len) == 0)
+        {
+            key = &v->keys[i];
+            break;
+        }
+    }
+
+    if (key == NULL) {
+        return NGX_HTTP_VALIDIBOT_ASSERTION_KID;
+    }
+
+    if (kid_out) {
+        *kid_out = i;
+    }
+
+    /* the signature, compared in constant time */
+
+    if (tok + len - (dot2 + 1) != NGX_HTTP_VALIDIBOT_ASSERTION_SIG_LEN
+        || ngx_http_validibot_unb64url(sig, &n, dot2 + 1,
+                                      NGX_HTTP_VALIDIBOT_ASSERTION_SIG_LEN)
+           != 0
+        || n != SHA256_DIGEST_LENGTH)
+    {
+        return NGX_HTTP_VALIDIBOT_ASSERTION_SIGNATURE;
+    }
+
+    signed_len = dot2 - tok;
+    ngx_http_validibot_hmac_sha256(&key->hmac, tok, signed_len, md);
+
+    if (!ngx_http_validibot_digest_equal(md, sig, sizeof(md))) {
+        return NGX_HTTP_VALIDIBOT_ASSERTION_SIGNATURE;
+    }
+
+    /* the claims */
+
+    if (ngx_http_validibot_unb64url(buf, &n, dot1 + 1, dot2 - (dot1 + 1))
+        != 0)
+    {
+        return NGX_HTTP_VALIDIBOT_ASSERTION_MALFORMED;
+    }
+
+    seen = 0;
+    jp.p = buf;
+    jp.end = buf + n;
+
+    if (ngx_http_validibot_jp_object(&jp, claims, &seen, 0) != 0) {
+        memset(claims, 0, sizeof(ngx_http_validibot_claims_t));
+        return NGX_HTTP_VALIDIBOT_ASSERTION_MALFORMED;
+    }
+
+    if ((seen & NGX_HTTP_VALIDIBOT_A_REQUIRED)
+        != NGX_HTTP_VALIDIBOT_A_REQUIRED)
+    {
+        return NGX_HTTP_VALIDIBOT_ASSERTION_CLAIMS;
+    }
+
+    /* as RFC 7519 and PyJWT: expired from exp on, immature after iat */
+
+    if (v->now >= claims->exp + v->leeway) {
+        return NGX_HTTP_VALIDIBOT_ASSERTION_EXPIRED;
+    }
+
+    if (claims->iat > v->now + v->leeway) {
+        return NGX_HTTP_VALIDIBOT_ASSERTION_FUTURE;
+    }
+
+    if (v->iss.data && !ngx_http_validibot_astr_same(&v->iss, &claims->iss)) {
+        return NGX_HTTP_VALIDIBOT_ASSERTION_ISSUER;
+    }
+
+    if (v->aud.data && !ngx_http_validibot_astr_same(&v->aud, &claims->aud)) {
+        return NGX_HTTP_VALIDIBOT_ASSERTION_AUDIENCE;
+    }
+
+    if (v->htm.data && !ngx_http_validibot_astr_same(&v->htm, &claims->htm)) {
+        return NGX_HTTP_VALIDIBOT_ASSERTION_METHOD;
+    }
+
+    if (v->htu.data && !ngx_http_validibot_astr_same(&v->htu, &claims->htu)) {
+        return NGX_HTTP_VALIDIBOT_ASSERTION_PATH;
+    }
+
+    return NGX_HTTP_VALIDIBOT_ASSERTION_OK;
+}
+
+
+const char *
+ngx_http_validibot_assertion_strerror(ngx_http_validibot_assertion_rc_e rc)
+{
+    if ((size_t) rc >= sizeof(ngx_http_validibot_assertion_errors)
+                       / sizeof(ngx_http_validibot_assertion_errors[0]))
+    {
+        return "unknown";
+    }
+
+    return ngx_http_validibot_assertion_errors[rc];
+}
+
+
+/* the length of a valid UTF-8 sequence at p, 0 if there is none */
+
+static size_t
+ngx_http_validibot_utf8(const unsigned char *p, const unsigned char *end)
+{
+    size_t    n, i;
+    uint32_t  cp, min;
+
+    if (p[0] < 0x80) {
+        return 1;
+    }
+
+    if ((p[0] & 0xe0) == 0xc0) {
+        n = 2; cp = p[0] & 0x1f; min = 0x80;
+
+    } else if ((p[0] & 0xf0) == 0xe0) {
+        n = 3; cp = p[0] & 0x0f; min = 0x800;
+
+    } else if ((p[0] & 0xf8) == 0xf0) {
+        n = 4; cp = p[0] & 0x07; min = 0x10000;
+
+    } else {
+        return 0;
+    }
+
+    if ((size_t) (end - p) < n) {
+        return 0;
+    }
+
+    for (i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;
+    }
+
+    return n;
+}
+
+
+/*
+ * A JSON string: quote and backslash escaped, control characters as
+ * \u00XX, valid UTF-8 as is, any other byte as U+FFFD (in UTF-8), so the
+ * result is always valid JSON and verifiers in any language read the same
+ * text.
+ */
+
+static unsigned char *
+ngx_http_validibot_json_str(unsigned char *p, const ngx_http_validibot_astr_t *s)
+{
+    size_t                n;
+    unsigned char         ch;
+    const unsigned char  *q, *end;
+
+    *p++ = '"';
+
+    q = s->data;
+    end = s->data + s->len;
+
+    while (q < end) {
+        ch = *q;
+
+        /* the common case first: printable ASCII but quote and backslash */
+
+        if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
+            *p++ = ch;
+            q++;
+            continue;
+        }
+
+        if (ch == '"' || ch == '\\') {
+            *p++ = '\\';
+            *p++ = ch;
+            q++;
+            continue;
+        }
+
+        if (ch < 0x20 || ch == 0x7f) {
+            *p++ = '\\';
+            *p++ = 'u';
+            *p++ = '0';
+            *p++ = '0';
+            *p++ = ngx_http_validibot_hexl[ch >> 4];
+            *p++ = ngx_http_validibot_hexl[ch & 0xf];
+            q++;
+            continue;
+        }
+
+        n = ngx_http_validibot_utf8(q, end);
+
+        if (n == 0) {
+            /* U+FFFD in UTF-8: what a decoder gives back encodes the same */
+            *p++ = 0xef;
+            *p++ = 0xbf;
+            *p++ = 0xbd;
+            q++;
+            continue;
+        }
+
+        memcpy(p, q, n);
+        p += n;
+        q += n;
+    }
+
+    *p++ = '"';
+
+    return p;
+}
+
+
+static unsigned char *
+ngx_http_validibot_json_roles(unsigned char *p,
+    const ngx_http_validibot_astr_t *s)
+{
+    const unsigned char        *q, *end, *comma;
+    ngx_http_validibot_astr_t   role;
+
+    *p++ = '[';
+
+    q = s->data;
+    end = s->data + s->len;
+
+    while (q < end) {
+        comma = memchr(q, ',', end - q);
+        if (comma == NULL) {
+            comma = end;
+        }
+
+        if (comma > q) {
+            if (p[-1] != '[') {
+                *p++ = ',';
+            }
+
+            role.data = q;
+            role.len = comma - q;
+            p = ngx_http_validibot_json_str(p, &role);
+        }
+
+        q = comma + 1;
+    }
+
+    *p++ = ']';
+
+    return p;
+}
+
+
+static unsigned char *
+ngx_http_validibot_json_int(unsigned char *p, int64_t n)
+{
+    uint64_t       u;
+    unsigned char  tmp[NGX_HTTP_VALIDIBOT_INT64_LEN], *t;
+
+    if (n < 0) {
+        *p++ = '-';
+        u = (uint64_t) 0 - (uint64_t) n;
+
+    } else {
+        u = (uint64_t) n;
+    }
+
+    t = tmp + sizeof(tmp);
+
+    do {
+        *--t = (unsigned char) ('0' + u % 10);
+        u /= 10;
+    } while (u);
+
+    memcpy(p, t, tmp + sizeof(tmp) - t);
+
+    return p + (tmp + sizeof(tmp) - t);
+}
+
+
+static size_t
+ngx_http_validibot_b64url(unsigned char *dst, const unsigned char *src,
+    size_t len)
+{
+    unsigned char  *d;
+
+    d = dst;
+
+    while (len > 2) {
+        *d++ = ngx_http_validibot_b64[src[0] >> 2];
+        *d++ = ngx_http_validibot_b64[((src[0] & 0x03) << 4) | (src[1] >> 4)];
+        *d++ = ngx_http_validibot_b64[((src[1] & 0x0f) << 2) | (src[2] >> 6)];
+        *d++ = ngx_http_validibot_b64[src[2] & 0x3f];
+
+        src += 3;
+        len -= 3;
+    }
+
+    if (len) {
+        *d++ = ngx_http_validibot_b64[src[0] >> 2];
+
+        if (len == 1) {
+            *d++ = ngx_http_validibot_b64[(src[0] & 0x03) << 4];
+
+        } else {
+            *d++ = ngx_http_validibot_b64[((src[0] & 0x03) << 4)
+                                          | (src[1] >> 4)];
+            *d++ = ngx_http_validibot_b64[(src[1] & 0x0f) << 2];
+        }
+    }
+
+    return d - dst;
+}
+
+
+/* unpadded, canonical base64url only: one text per byte string */
+
+static int
+ngx_http_validibot_unb64url(unsigned char *dst, size_t *dlen,
+    const unsigned char *src, size_t len)
+{
+    size_t         i, n;
+    uint32_t       acc;
+    unsigned char  ch, v;
+
+    if (len % 4 == 1) {
+        return -1;
+    }
+
+    acc = 0;
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        ch = src[i];
+
+        if (ch >= 'A' && ch <= 'Z') {
+            v = ch - 'A';
+
+        } else if (ch >= 'a' && ch <= 'z') {
+            v = ch - 'a' + 26;
+
+        } else if (ch >= '0' && ch <= '9') {
+            v = ch - '0' + 52;
+
+        } else if (ch == '-') {
+            v = 62;
+
+        } else if (ch == '_') {
+            v = 63;
+
+        } else {
+            return -1;
+        }
+
+        acc = (acc << 6) | v;
+
+        if (i % 4 == 3) {
+            dst[n++] = (unsigned char) (acc >> 16);
+            dst[n++] = (unsigned char) (acc >> 8);
+            dst[n++] = (unsigned char) acc;
+            acc = 0;
+        }
+    }
+
+    switch (len % 4) {
+
+    case 2:
+        if (acc & 0x0f) {
+            return -1;
+        }
+
+        dst[n++] = (unsigned char) (acc >> 4);
+        break;
+
+    case 3:
+        if (acc & 0x03) {
+            return -1;
+        }
+
+        dst[n++] = (unsigned char) (acc >> 10);
+        dst[n++] = (unsigned char) (acc >> 2);
+        break;
+    }
+
+    *dlen = n;
+
+    return 0;
+}
+
+
+static void
+ngx_http_validibot_jp_ws(ngx_http_validibot_jp_t *jp)
+{
+    while (jp->p < jp->end
+           && (*jp->p == ' ' || *jp->p == '\t' || *jp->p == '\n'
+               || *jp->p == '\r'))
+    {
+        jp->p++;
+    }
+}
+
+
+static int
+ngx_http_validibot_jp_hex4(const unsigned char *p, uint32_t *v)
+{
+    size_t         i;
+    unsigned char  ch;
+
+    *v = 0;
+
+    for (i = 0; i < 4; i++) {
+        ch = p[i];
+
+        if (ch >= '0' && ch <= '9') {
+            *v = (*v << 4) | (ch - '0');
+
+        } else if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f') {
+            *v = (*v << 4) | ((ch | 0x20) - 'a' + 10);
+
+        } else {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * A JSON string, decoded in place (the text never grows when decoded):
+ * "out" points into the parsed buffer.
+ */
+
+static int
+ngx_http_validibot_jp_str(ngx_http_validibot_jp_t *jp,
+    ngx_http_validibot_astr_t *out)
+{
+    uint32_t        cp, lo;
+    unsigned char  *p, *w, *start, ch;
+
+    p = jp->p;
+
+    if (p >= jp->end || *p != '"') {
+        return -1;
+    }
+
+    start = w = ++p;
+
+    for ( ;; ) {
+        if (p >= jp->end) {
+            return -1;
+        }
+
+        ch = *p++;
+
+        if (ch == '"') {
+            break;
+        }
+
+        if (ch < 0x20) {
+            return -1;
+        }
+
+        if (ch != '\\') {
+            *w++ = ch;
+            continue;
+        }
+
+        if (p >= jp->end) {
+            return -1;
+        }
+
+        ch = *p++;
+
+        switch (ch) {
+        case '"': case '\\': case '/':
+            *w++ = ch;
+            continue;
+        case 'b': *w++ = '\b'; continue;
+        case 'f': *w++ = '\f'; continue;
+        case 'n': *w++ = '\n'; continue;
+        case 'r': *w++ = '\r'; continue;
+        case 't': *w++ = '\t'; continue;
+        case 'u': break;
+        default: return -1;
+        }
+
+        if (jp->end - p < 4 || ngx_http_validibot_jp_hex4(p, &cp) != 0) {
+            return -1;
+        }
+
+        p += 4;
+
+        if (cp >= 0xdc00 && cp <= 0xdfff) {
+            return -1;
+        }
+
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+            if (jp->end - p < 6 || p[0] != '\\' || p[1] != 'u'
+                || ngx_http_validibot_jp_hex4(p + 2, &lo) != 0
+                || lo < 0xdc00 || lo > 0xdfff)
+            {
+                return -1;
+            }
+
+            p += 6;
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        }
+
+        if (cp < 0x80) {
+            *w++ = (unsigned char) cp;
+
+        } else if (cp < 0x800) {
+            *w++ = (unsigned char) (0xc0 | (cp >> 6));
+            *w++ = (unsigned char) (0x80 | (cp & 0x3f));
+
+        } else if (cp < 0x10000) {
+            *w++ = (unsigned char) (0xe0 | (cp >> 12));
+            *w++ = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
+            *w++ = (unsigned char) (0x80 | (cp & 0x3f));
+
+        } else {
+            *w++ = (unsigned char) (0xf0 | (cp >> 18));
+            *w++ = (unsigned char) (0x80 | ((cp >> 12) & 0x3f));
+            *w++ = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
+            *w++ = (unsigned char) (0x80 | (cp & 0x3f));
+        }
+    }
+
+    out->data = start;
+    out->len = w - start;
+    jp->p = p;
+
+    return 0;
+}
+
+
+/* a whole number of seconds, as JWT's NumericDate in practice */
+
+static int
+ngx_http_validibot_jp_int(ngx_http_validibot_jp_t *jp, int64_t *v)
+{
+    size_t   n;
+    int64_t  r;
+
+    r = 0;
+
+    for (n = 0; jp->p < jp->end && *jp->p >= '0' && *jp->p <= '9'; n++) {
+        if (n == 18) {
+            return -1;
+        }
+
+        r = r * 10 + (*jp->p++ - '0');
+    }
+
+    if (n == 0 || (n > 1 && *(jp->p - n) == '0')) {
+        return -1;
+    }
+
+    if (jp->p < jp->end
+        && (*jp->p == '.' || *jp->p == 'e' || *jp->p == 'E'))
+    {
+        return -1;
+    }
+
+    *v = r;
+
+    return 0;
+}
+
+
+/* an array of strings, joined with commas in place */
+
+static int
+ngx_http_validibot_jp_roles(ngx_http_validibot_jp_t *jp,
+    ngx_http_validibot_astr_t *out)
+{
+    unsigned char              *w, *start;
+    ngx_http_validibot_astr_t   s;
+
+    if (jp->p >= jp->end || *jp->p != '[') {
+        return -1;
+    }
+
+    jp->p++;
+    start = w = jp->p;
+
+    ngx_http_validibot_jp_ws(jp);
+
+    if (jp->p < jp->end && *jp->p == ']') {
+        jp->p++;
+        out->data = start;
+        out->len = 0;
+        return 0;
+    }
+
+    for ( ;; ) {
+        ngx_http_validibot_jp_ws(jp);
+
+        if (ngx_http_validibot_jp_str(jp, &s) != 0
+            || s.len == 0 || memchr(s.data, ',', s.len))
+        {
+            return -1;
+        }
+
+        if (w != start) {
+            *w++ = ',';
+        }
+
+        memmove(w, s.data, s.len);
+        w += s.len;
+
+        ngx_http_validibot_jp_ws(jp);
+
+        if (jp->p >= jp->end) {
+            return -1;
+        }
+
+        if (*jp->p == ']') {
+            jp->p++;
+            break;
+        }
+
+        if (*jp->p++ != ',') {
+            return -1;
+        }
+    }
+
+    out->data = start;
+    out->len = w - start;
+
+    return 0;
+}
+
+
+/* a value of a member we do not use: a scalar or an array of strings */
+
+static int
+ngx_http_validibot_jp_other(ngx_http_validibot_jp_t *jp)
+{
+    size_t                      n;
+    ngx_http_validibot_astr_t   s;
+
+    if (jp->p >= jp->end) {
+        return -1;
+    }
+
+    switch (*jp->p) {
+
+    case '"':
+        return ngx_http_validibot_jp_str(jp, &s);
+
+    case '[':
+        return ngx_http_validibot_jp_roles(jp, &s);
+
+    case 't':
+    case 'f':
+    case 'n':
+        n = (*jp->p == 'f') ? 5 : 4;
+
+        if ((size_t) (jp->end - jp->p) < n
+            || (memcmp(jp->p, "true", n) != 0
+                && memcmp(jp->p, "false", n) != 0
+                && memcmp(jp->p, "null", n) != 0))
+        {
+            return -1;
+        }
+
+        jp->p += n;
+        return 0;
+    }
+
+    n = 0;
+
+    while (jp->p < jp->end
+           && ((*jp->p >= '0' && *jp->p <= '9') || *jp->p == '-'
+               || *jp->p == '+' || *jp->p == '.' || *jp->p == 'e'
+               || *jp->p == 'E'))
+    {
+        jp->p++;
+        n++;
+    }
+
+    return n ? 0 : -1;
+}
+
+
+/*
+ * The JOSE header (header: alg in iss, typ in aud, kid in kid; "crit" is
+ * refused, as RFC 7515 wants for extensions we do not know) or the claims.
+ * A member given twice is refused: two readers must not see two values.
+ */
+
+static int
+ngx_http_validibot_jp_object(ngx_http_validibot_jp_t *jp,
+    ngx_http_validibot_claims_t *c, unsigned *seen, int header)
+{
+    size_t                             i;
+    unsigned                           bit;
+    ngx_http_validibot_astr_t          name, *field;
+    const ngx_http_validibot_claim_t  *cl;
+
+    ngx_http_validibot_jp_ws(jp);
+
+    if (jp->p >= jp->end || *jp->p++ != '{') {
+        return -1;
+    }
+
+    ngx_http_validibot_jp_ws(jp);
+
+    if (jp->p < jp->end && *jp->p == '}') {
+        jp->p++;
+        goto end;
+    }
+
+    for ( ;; ) {
+        ngx_http_validibot_jp_ws(jp);
+
+        if (ngx_http_validibot_jp_str(jp, &name) != 0) {
+            return -1;
+        }
+
+        ngx_http_validibot_jp_ws(jp);
+
+        if (jp->p >= jp->end || *jp->p++ != ':') {
+            return -1;
+        }
+
+        ngx_http_validibot_jp_ws(jp);
+
+        field = NULL;
+        bit = 0;
+
+        if (header) {
+            if (ngx_http_validibot_astr_eq(&name, "alg")) {
+                bit = NGX_HTTP_VALIDIBOT_A_ALG;
+                field = &c->iss;
+
+            } else if (ngx_http_validibot_astr_eq(&name, "typ")) {
+                bit = NGX_HTTP_VALIDIBOT_A_TYP;
+                field = &c->aud;
+
+            } else if (ngx_http_validibot_astr_eq(&name, "kid")) {
+                bit = NGX_HTTP_VALIDIBOT_A_KID;
+                field = &c->kid;
+
+            } else if (ngx_http_validibot_astr_eq(&name, "crit")) {
+                return -1;
+            }
+
+        } else {
+            for (i = 0; ngx_http_validibot_claims[i].name; i++) {
+                cl = &ngx_http_validibot_claims[i];
+
+                if (ngx_http_validibot_astr_eq(&name, cl->name)) {
+                    bit = cl->bit;
+
+                    if (bit != NGX_HTTP_VALIDIBOT_A_ROLES
+                        && bit != NGX_HTTP_VALIDIBOT_A_IAT
+                        && bit != NGX_HTTP_VALIDIBOT_A_EXP)
+                    {
+                        field = (ngx_http_validibot_astr_t *)
+                                    ((unsigned char *) c + cl->offset);
+                    }
+
+                    break;
+                }
+            }
+        }
+
+        if (bit & *seen) {
+            return -1;
+        }
+
+        *seen |= bit;
+
+        if (field) {
+            if (ngx_http_validibot_jp_str(jp, field) != 0) {
+                return -1;
+            }
+
+        } else if (bit == NGX_HTTP_VALIDIBOT_A_ROLES) {
+            if (ngx_http_validibot_jp_roles(jp, &c->roles) != 0) {
+                return -1;
+            }
+
+        } else if (bit == NGX_HTTP_VALIDIBOT_A_IAT) {
+            if (ngx_http_validibot_jp_int(jp, &c->iat) != 0) {
+                return -1;
+            }
+
+        } else if (bit == NGX_HTTP_VALIDIBOT_A_EXP) {
+            if (ngx_http_validibot_jp_int(jp, &c->exp) != 0) {
+                return -1;
+            }
+
+        } else if (ngx_http_validibot_jp_other(jp) != 0) {
+            return -1;
+        }
+
+        ngx_http_validibot_jp_ws(jp);
+
+        if (jp->p >= jp->end) {
+            return -1;
+        }
+
+        if (*jp->p == '}') {
+            jp->p++;
+            break;
+        }
+
+        if (*jp->p++ != ',') {
+            return -1;
+        }
+    }
+
+end:
+
+    ngx_http_validibot_jp_ws(jp);
+
+    return (jp->p == jp->end) ? 0 : -1;
+}
+
+
+static int
+ngx_http_validibot_astr_eq(const ngx_http_validibot_astr_t *a, const char *s)
+{
+    size_t  len;
+
+    len = strlen(s);
+
+    return a->len == len && memcmp(a->data, s, len) == 0;
+}
+
+
+static int
+ngx_http_validibot_astr_same(const ngx_http_validibot_astr_t *a,
+    const ngx_http_validibot_astr_t *b)
+{
+    return a->len == b->len
+           && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
