@@ -12,7 +12,8 @@ if [ -z "$pkgs" ]; then
           libtext-diff-perl libipc-run-perl libhttp-message-perl liburi-perl
           libwww-perl curl clang libclang-rt-14-dev python3-prometheus-client
           openssl dpkg-dev libpcre2-dev zlib1g-dev postgresql-15 libpq-dev
-          python3-django python3-djangorestframework python3-jwt nodejs"
+          python3-django python3-djangorestframework python3-jwt nodejs
+          redis-sentinel"
 fi
 
 missing=""

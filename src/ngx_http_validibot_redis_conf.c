@@ -114,10 +114,19 @@ ngx_http_validibot_redis_password_file(ngx_conf_t *cf, ngx_command_t *cmd,
         goto done;
     }
 
+    /* a file with only a password has no user: memcpy() from NULL is UB */
+
     rcf->user.len = user.len;
-    rcf->password.data = ngx_cpymem(rcf->user.data, user.data, user.len);
+    rcf->password.data = rcf->user.data + user.len;
     rcf->password.len = password.len;
-    ngx_memcpy(rcf->password.data, password.data, password.len);
+
+    if (user.len) {
+        ngx_memcpy(rcf->user.data, user.data, user.len);
+    }
+
+    if (password.len) {
+        ngx_memcpy(rcf->password.data, password.data, password.len);
+    }
 
     rcf->password_file = name;
     rv = NGX_CONF_OK;
