@@ -54,6 +54,14 @@ $r = sync_run('run', '--print');
 ok $r->{rc} == 2 && $r->{err} =~ /run does not take --print/, 'run --print: exit 2';
 $r = sync_run('--slot', 'Bad-Name', 'run');
 ok $r->{rc} == 2 && $r->{err} =~ /--slot/, 'bad slot name: exit 2';
+$r = sync_run('--slot=Bad-Name', 'run');
+ok $r->{rc} == 2 && $r->{err} =~ /--slot and --publication take/, '--slot=VALUE is read too';
+$r = sync_run('--slot', 'a', '--slot', 'b', 'run');
+ok $r->{rc} == 2 && $r->{err} =~ /--slot given twice/, 'an option given twice: exit 2';
+$r = sync_run('--frob', 'run');
+ok $r->{rc} == 2 && $r->{err} =~ /unknown option --frob/, 'unknown option: exit 2';
+$r = sync_run('run', '--pg');
+ok $r->{rc} == 2 && $r->{err} =~ /--pg needs a value/, 'an option without its value: exit 2';
 
 $r = sync_run('setup', '--print');
 is $r->{rc}, 0, 'setup --print: exit 0';
