@@ -16,7 +16,8 @@
 #            it, as the worker itself counts it (no per-request logging).
 #            The resolution is one /metrics round trip (about 0.2 ms).
 # faults     FAULT_ROUNDS times each of: CLIENT KILL of the tracking
-#            connections, DEBUG SLEEP 1, a Redis restart, FLUSHALL and a
+#            connections, DEBUG SLEEP 2 (longer than a PING's
+#            interval and timeout together), a Redis restart, FLUSHALL and a
 #            PUBLISH of junk on the tracking channel, under the same load,
 #            while four probes send a second key (cached in the workers) on
 #            new connections; the second key stops being good with the
@@ -392,7 +393,7 @@ my %faults = (
         return time;
     },
     'debug-sleep' => sub {
-        Validibot::Test::redis_send_nowait('DEBUG', 'SLEEP', '1');
+        Validibot::Test::redis_send_nowait('DEBUG', 'SLEEP', '2');
         sleep 0.1;
         Validibot::Test::redis_cmd('HSET', $prkey, 'revoked_at', time() - 1);
         return time;
