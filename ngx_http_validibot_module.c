@@ -2016,7 +2016,10 @@ ngx_http_validibot_filter_headers(ngx_http_request_t *r, ngx_uint_t hide,
         return NGX_OK;
     }
 
-    if (ngx_list_init(&list, r->pool, n - drop + 4, sizeof(ngx_table_elt_t))
+    /* room for the four identity headers and the assertion, in one part */
+
+    if (ngx_list_init(&list, r->pool, n - drop + (acf ? 5 : 4),
+                      sizeof(ngx_table_elt_t))
         != NGX_OK)
     {
         return NGX_ERROR;
