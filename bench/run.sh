@@ -8,8 +8,13 @@
 #                 identity assertion for the upstream (docs/upstream.md)
 #   module-script the module with validibot_owner_hints off: the lookup
 #                 script on every request, 10,000 keys
+#   module-cache-hot   the module with validibot_cache, 10 keys
+#   module-cache-cold  the module with validibot_cache, 10,000 keys
 #   module-tls    module-cold over rediss:// (TLS 1.3 to the same Redis)
 #   lua           access_by_lua + lua-nginx-redis doing the same check
+#   lua-cache-hot the same with successes kept 1 s in a resty.lrucache
+#                 (fast, but a revoked key works on for up to a second),
+#                 10 keys
 #   auth_request  auth_request to an auth service doing the same check
 #
 # one nginx worker under test (pinned to one CPU), wrk on loopback (pinned
@@ -22,7 +27,7 @@
 # BENCH_WARMUP (1 s), BENCH_CONNECTIONS (64), BENCH_POOL (2, the module's
 # validibot_redis_connections), BENCH_LUA_POOL (100, set_keepalive pool),
 # BENCH_CALLGRIND (1), BENCH_CG_N1/N2 (200/2200 requests),
-# BENCH_CG_VARIANTS (baseline module module-hinted module-assertion lua),
+# BENCH_CG_VARIANTS (a subset of the callgrind runs, for experiments),
 # BENCH_RESULTS (where the markdown goes), BENCH_NGINX_CPU (0),
 # BENCH_LOAD_CPU (1), BENCH_UPSTREAM (process, the default: a separate
 # nginx on BENCH_LOAD_CPU; inline: a server block of the nginx under test).
@@ -52,8 +57,7 @@ upstream=${BENCH_UPSTREAM:-process}
 cold_keys=10000
 hot_keys=10
 path=/api/v1/orgs/acme/workflows/
-variants=${BENCH_VARIANTS:-baseline module-cold module-hot module-assertion module-script module-tls lua auth_request}
-cg_variants=${BENCH_CG_VARIANTS:-baseline module module-hinted module-assertion lua}
+variants=${BENCH_VARIANTS:-baseline module-cold module-hot module-assertion module-script module-cache-hot module-cache-cold module-tls lua lua-cache-hot auth_request}
 
 rm -rf "$run"
 mkdir -p "$run/logs" "$run/conf" "$run/cg"
@@ -74,16 +78,18 @@ rcli() {
 conf_of() {
     case $1 in
         module-script) echo module-script ;;
+        module-cache-*) echo module-cache ;;
         module-assertion) echo module-assertion ;;
         module-tls) echo module-tls ;;
         module-*) echo module ;;
+        lua-cache-*) echo lua-cache ;;
         *)        echo "$1" ;;
     esac
 }
 
 nkeys_of() {
     case $1 in
-        module-hot|module-assertion) echo $hot_keys ;;
+        *-hot|module-assertion) echo $hot_keys ;;
         *)          echo $cold_keys ;;
     esac
 }
@@ -276,6 +282,24 @@ grep -q 'validibot_owner_hints off' "$run/conf/module-script.conf"
 "$nginx" -p "$run/" -e "$run/logs/error.log" -t -q \
     -c "$run/conf/module-script.conf"
 
+# module-cache: the same, with validibot_cache (room for every key)
+for s in "" -cg; do
+    sed 's#^\( *\)validibot_redis_connections.*#&\n\1validibot_cache zone=keys:64m;#' \
+        "$run/conf/module$s.conf" > "$run/conf/module-cache$s.conf"
+done
+grep -q 'validibot_cache zone' "$run/conf/module-cache.conf"
+"$nginx" -p "$run/" -e "$run/logs/error.log" -t -q \
+    -c "$run/conf/module-cache.conf"
+
+# lua-cache: the Lua peer with a 1 s lrucache of successes
+for s in "" -cg; do
+    sed 's#^\( *\)realm = .*#&\n\1cache_ttl = 1,#' \
+        "$run/conf/lua$s.conf" > "$run/conf/lua-cache$s.conf"
+done
+grep -q 'cache_ttl = 1' "$run/conf/lua-cache.conf"
+"$nginx" -p "$run/" -e "$run/logs/error.log" -t -q \
+    -c "$run/conf/lua-cache.conf"
+
 # module-tls: the same as module, over rediss://
 for s in "" -cg; do
     sed -e "s#redis://127.0.0.1:$redis_port/0;#rediss://127.0.0.1:$tls_port/0;#" \
@@ -305,7 +329,8 @@ good=$(head -1 "$run/keys.txt")
 bad=${good%?}$( [ "${good: -1}" = 0 ] && echo 1 || echo 0 )
 unknown=vbk_1_$(printf '%032d' 0)_${good##*_}
 
-for c in baseline module module-script module-assertion module-tls lua auth_request; do
+for c in baseline module module-script module-assertion module-cache \
+         module-tls lua lua-cache auth_request; do
     start_nginx $c
     expect "$c valid key" 200 "$(http_status "$good")"
     expect "$c body" "ok" "$(cat "$run/body")"
@@ -497,11 +522,14 @@ cg_run() {
 if [ "$callgrind" = 1 ]; then
     # module: every key new to the worker (the script); module-hinted:
     # 100 keys, so all the requests counted are hinted lookups;
-    # module-assertion: module-hinted plus validibot_assertion
-    for c in $cg_variants; do
+    # module-assertion: module-hinted plus validibot_assertion;
+    # module-cache-hot: 10 keys, every counted request a cache hit
+    for c in ${BENCH_CG_VARIANTS:-baseline module module-hinted \
+                                  module-assertion module-cache-hot lua}; do
         conf=${c%-hinted} keys=$cold_keys tag=
         [ "$c" = module-hinted ] && keys=100 tag=-hinted
         [ "$c" = module-assertion ] && keys=100
+        [ "$c" = module-cache-hot ] && conf=module-cache keys=$hot_keys
         i1=$(cg_run $conf $keys "$cg_n1" $tag)
         i2=$(cg_run $conf $keys "$cg_n2" $tag)
         per=$(( (i2 - i1) / (cg_n2 - cg_n1) ))
@@ -511,7 +539,7 @@ if [ "$callgrind" = 1 ]; then
 
     # per-function profiles for report.pl: exclusive for both, inclusive
     # for the module, each at both request counts so start-up cancels out
-    for c in baseline module; do
+    for c in baseline module module-cache; do
         for n in "$cg_n1" "$cg_n2"; do
             [ -f "$run/cg/$c-$n.out" ] || continue
             callgrind_annotate --auto=no --threshold=100 \

@@ -182,11 +182,12 @@ compose(redisReply **part, size_t nparts, const unsigned char *user,
 
     result = NULL;
 
-    /* 2: no org; 4: with an org; 3: a status without a membership */
+    /* 3: no org; 5: with an org; 4: a status without a membership */
 
     if (ngx_http_validibot_reply_compose(part[0], part[1],
                                          nparts > 2 ? part[2] : NULL,
                                          nparts > 3 ? part[3] : NULL,
+                                         nparts > 4 ? part[4] : NULL,
                                          user, len, &out, &result)
         != NGX_HTTP_VALIDIBOT_COMPOSE_OK)
     {
@@ -229,6 +230,8 @@ parts(const uint8_t *data, size_t size)
         part[n] = reply;
     }
 
+    /* 2 (a part short) and n: 3 without an org, 5 with one */
+
     if (n >= 2) {
         compose(part, 2, (const unsigned char *) "42", 2);
         compose(part, n, (const unsigned char *) "42", 2);
@@ -243,6 +246,58 @@ parts(const uint8_t *data, size_t size)
                     k->element[0]->len);
             compose(part, n, (const unsigned char *) k->element[0]->str,
                     k->element[0]->len);
+        }
+    }
+
+    ngx_http_validibot_reader_free(r);
+}
+
+
+/* every part of a reply of the tracking connection's reader is readable */
+
+static void
+walk(const redisReply *r)
+{
+    size_t  i;
+
+    if (r->type == REDIS_REPLY_ARRAY) {
+        /* an array only counted has no element vector */
+        for (i = 0; r->element != NULL && i < r->elements; i++) {
+            walk(r->element[i]);
+        }
+
+    } else if ((r->type == REDIS_REPLY_STRING
+                || r->type == REDIS_REPLY_STATUS
+                || r->type == REDIS_REPLY_ERROR)
+               && r->str[r->len] != '\0')
+    {
+        abort();
+    }
+}
+
+
+static void
+track(const uint8_t *data, size_t size)
+{
+    int           n;
+    void         *reply;
+    redisReader  *r;
+
+    r = ngx_http_validibot_reader_create_track();
+    if (r == NULL) {
+        abort();
+    }
+
+    if (redisReaderFeed(r, (const char *) data, size) == REDIS_OK) {
+        for (n = 0; n < MAX_REPLIES; n++) {
+            reply = NULL;
+
+            if (redisReaderGetReply(r, &reply) != REDIS_OK || reply == NULL) {
+                break;
+            }
+
+            walk(reply);
+            ngx_http_validibot_reader_reset(r);
         }
     }
 
@@ -276,6 +331,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_http_validibot_reader_free(r);
 
     parts(data, size);
+    track(data, size);
 
     return 0;
 }

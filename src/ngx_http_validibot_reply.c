@@ -133,7 +133,8 @@ ngx_http_validibot_reply_fields(const redisReply *r, size_t n)
 
 int
 ngx_http_validibot_reply_compose(redisReply *key, redisReply *user_part,
-    redisReply *status, redisReply *member, const unsigned char *user,
+    redisReply *usage, redisReply *status, redisReply *member,
+    const unsigned char *user,
     size_t user_len, ngx_http_validibot_composed_t *out,
     const redisReply **result)
 {
@@ -156,9 +157,10 @@ ngx_http_validibot_reply_compose(redisReply *key, redisReply *user_part,
 
     part[0] = key;
     part[1] = user_part;
-    part[2] = status;
-    part[3] = member;
-    nparts = status ? NGX_HTTP_VALIDIBOT_MAX_PARTS : 2;
+    part[2] = usage;
+    part[3] = status;
+    part[4] = member;
+    nparts = status ? NGX_HTTP_VALIDIBOT_MAX_PARTS : 3;
 
     for (i = 0; i < nparts; i++) {
         if (part[i] == NULL) {
@@ -199,11 +201,19 @@ ngx_http_validibot_reply_compose(redisReply *key, redisReply *user_part,
         return NGX_HTTP_VALIDIBOT_COMPOSE_OK;
     }
 
+    /* the usage record's last_used_at and the org's status: one value */
+
+    for (i = 2; i < nparts && i < 4; i++) {
+        if (part[i]->type != REDIS_REPLY_STRING
+            && part[i]->type != REDIS_REPLY_NIL)
+        {
+            return NGX_HTTP_VALIDIBOT_COMPOSE_OK;
+        }
+    }
+
     if (nparts == NGX_HTTP_VALIDIBOT_MAX_PARTS
-        && ((part[2]->type != REDIS_REPLY_STRING
-             && part[2]->type != REDIS_REPLY_NIL)
-            || ngx_http_validibot_reply_fields(part[3],
-                                   NGX_HTTP_VALIDIBOT_MEMBER_FIELDS) != 0))
+        && ngx_http_validibot_reply_fields(part[4],
+                                   NGX_HTTP_VALIDIBOT_MEMBER_FIELDS) != 0)
     {
         return NGX_HTTP_VALIDIBOT_COMPOSE_OK;
     }
@@ -216,7 +226,7 @@ ngx_http_validibot_reply_compose(redisReply *key, redisReply *user_part,
         e[NGX_HTTP_VALIDIBOT_F_USER + i] = part[0]->element[i];
     }
 
-    e[NGX_HTTP_VALIDIBOT_F_LAST_USED_AT] = part[0]->element[7];
+    e[NGX_HTTP_VALIDIBOT_F_LAST_USED_AT] = part[2];
 
     for (i = 0; i < 3; i++) {
         e[NGX_HTTP_VALIDIBOT_F_USER_ACTIVE + i] = part[1]->element[i];
@@ -225,9 +235,9 @@ ngx_http_validibot_reply_compose(redisReply *key, redisReply *user_part,
     e[NGX_HTTP_VALIDIBOT_F_USER_SUPERUSER] = part[1]->element[3];
 
     if (nparts == NGX_HTTP_VALIDIBOT_MAX_PARTS) {
-        e[NGX_HTTP_VALIDIBOT_F_ORG_STATUS] = part[2];
-        e[NGX_HTTP_VALIDIBOT_F_MEMBER_ACTIVE] = part[3]->element[0];
-        e[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES] = part[3]->element[1];
+        e[NGX_HTTP_VALIDIBOT_F_ORG_STATUS] = part[3];
+        e[NGX_HTTP_VALIDIBOT_F_MEMBER_ACTIVE] = part[4]->element[0];
+        e[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES] = part[4]->element[1];
 
     } else {
         e[NGX_HTTP_VALIDIBOT_F_ORG_STATUS] = &out->nil;
@@ -290,7 +300,16 @@ struct ngx_http_validibot_block_s {
 typedef struct {
     ngx_http_validibot_block_t  *first;
     ngx_http_validibot_block_t  *cur;
+    size_t                       max;       /* nested arrays, see below */
+    unsigned                     count:1;   /* longer nested: count only */
 } ngx_http_validibot_arena_t;
+
+
+/*
+ * What an element of an array that is only counted becomes: nothing is
+ * allocated for it, and nothing may write to it.
+ */
+static redisReply  ngx_http_validibot_counted;
 
 
 static void *
@@ -324,6 +343,16 @@ ngx_http_validibot_arena_alloc(ngx_http_validibot_arena_t *a, size_t n)
 }
 
 
+/* an element of an array that is only counted, or of such an element */
+
+static int
+ngx_http_validibot_arena_counted(const redisReadTask *task)
+{
+    return task->parent != NULL
+           && ((redisReply *) task->parent->obj)->element == NULL;
+}
+
+
 static redisReply *
 ngx_http_validibot_arena_reply(const redisReadTask *task, size_t extra)
 {
@@ -353,6 +382,10 @@ ngx_http_validibot_create_string(const redisReadTask *task, char *str,
 {
     redisReply  *r;
 
+    if (ngx_http_validibot_arena_counted(task)) {
+        return &ngx_http_validibot_counted;
+    }
+
     r = ngx_http_validibot_arena_reply(task, len + 1);
     if (r == NULL) {
         return NULL;
@@ -372,6 +405,10 @@ ngx_http_validibot_create_integer(const redisReadTask *task, long long value)
 {
     redisReply  *r;
 
+    if (ngx_http_validibot_arena_counted(task)) {
+        return &ngx_http_validibot_counted;
+    }
+
     r = ngx_http_validibot_arena_reply(task, 0);
     if (r != NULL) {
         r->integer = value;
@@ -387,6 +424,10 @@ ngx_http_validibot_create_nil(const redisReadTask *task)
     redisReply  *r;
 
     /* a nil bulk's task says "string": the type is set here, as hiredis does */
+
+    if (ngx_http_validibot_arena_counted(task)) {
+        return &ngx_http_validibot_counted;
+    }
 
     r = ngx_http_validibot_arena_reply(task, 0);
     if (r != NULL) {
@@ -414,8 +455,8 @@ static redisReplyObjectFunctions  ngx_http_validibot_arena_fn = {
 };
 
 
-redisReader *
-ngx_http_validibot_reader_create(void)
+static redisReader *
+ngx_http_validibot_reader_new(size_t max, unsigned count)
 {
     redisReader                 *r;
     ngx_http_validibot_arena_t  *a;
@@ -432,6 +473,8 @@ ngx_http_validibot_reader_create(void)
     a->first->used = 0;
     a->first->size = NGX_HTTP_VALIDIBOT_ARENA_BLOCK;
     a->cur = a->first;
+    a->max = max;
+    a->count = count;
 
     r = redisReaderCreateWithFunctions(&ngx_http_validibot_arena_fn);
     if (r == NULL) {
@@ -442,6 +485,22 @@ ngx_http_validibot_reader_create(void)
     r->privdata = a;
 
     return r;
+}
+
+
+redisReader *
+ngx_http_validibot_reader_create(void)
+{
+    return ngx_http_validibot_reader_new(
+                                NGX_HTTP_VALIDIBOT_READER_MAX_ELEMENTS, 0);
+}
+
+
+redisReader *
+ngx_http_validibot_reader_create_track(void)
+{
+    return ngx_http_validibot_reader_new(NGX_HTTP_VALIDIBOT_TRACK_MAX_KEYS,
+                                         1);
 }
 
 
@@ -484,7 +543,15 @@ ngx_http_validibot_create_array(const redisReadTask *task, size_t elements)
 ngx_http_validibot_create_array(const redisReadTask *task, int elements)
 #endif
 {
-    redisReply  *r;
+    size_t                       max;
+    redisReply                  *r;
+    ngx_http_validibot_arena_t  *a;
+
+    if (ngx_http_validibot_arena_counted(task)) {
+        return &ngx_http_validibot_counted;
+    }
+
+    a = task->privdata;
 
     /*
      * "*2000000000\r\n" would otherwise ask for 16 GB before a single
@@ -492,8 +559,29 @@ ngx_http_validibot_create_array(const redisReadTask *task, int elements)
      * the error is sticky, so the connection is closed
      */
 
-    if (elements > NGX_HTTP_VALIDIBOT_READER_MAX_ELEMENTS) {
-        return NULL;
+    max = task->parent ? a->max : NGX_HTTP_VALIDIBOT_READER_MAX_ELEMENTS;
+
+    if ((size_t) elements > max) {
+
+        /* a negative count is in the 2^63s too */
+
+        if (task->parent == NULL || !a->count
+            || (size_t) elements > NGX_HTTP_VALIDIBOT_TRACK_COUNT_MAX)
+        {
+            return NULL;
+        }
+
+        /*
+         * A report of more writes than that: its elements are read and
+         * dropped, only their number is kept
+         */
+
+        r = ngx_http_validibot_arena_reply(task, 0);
+        if (r != NULL) {
+            r->elements = elements;
+        }
+
+        return r;
     }
 
     r = ngx_http_validibot_arena_reply(task,

@@ -68,25 +68,26 @@ int ngx_http_validibot_reply_decode(const redisReply *reply,
  * instead of the script, in one round trip:
  *
  *   key     HMGET key:<id>  user digest digest_version expires_at
- *                           revoked_at created_at label last_used_at
+ *                           revoked_at created_at label
  *   user    HMGET user:<user>  is_active email name is_superuser
+ *   usage   HGET usage:<id> last_used_at
  *   status  HGET org:<org> status             (only with an org)
  *   member  HMGET member:<org>:<user>  is_active roles   (only with an org)
  *
  * ngx_http_validibot_reply_compose() turns these replies (status and
- * member both NULL without an org) into the reply the script would have
- * given, built in "out", for ngx_http_validibot_reply_decode().  "user"
- * is the guessed owner.  It
+ * member both NULL without an org; usage is a string or a nil) into the
+ * reply the script would have given, built in "out", for
+ * ngx_http_validibot_reply_decode().  "user" is the guessed owner.  It
  * returns NGX_HTTP_VALIDIBOT_COMPOSE_OTHER when the key record names
  * another owner (or none that can be hinted): its user and membership
  * reads are of no use, ask the script.  Otherwise *result is the script's
  * reply (an empty array when the key record is gone), or the first error
  * part, or, for a part of a wrong shape, a nil that the decoder refuses.
  */
-#define NGX_HTTP_VALIDIBOT_KEY_FIELDS     8
+#define NGX_HTTP_VALIDIBOT_KEY_FIELDS     7
 #define NGX_HTTP_VALIDIBOT_USER_FIELDS    4
 #define NGX_HTTP_VALIDIBOT_MEMBER_FIELDS  2
-#define NGX_HTTP_VALIDIBOT_MAX_PARTS      4
+#define NGX_HTTP_VALIDIBOT_MAX_PARTS      5
 
 #define NGX_HTTP_VALIDIBOT_COMPOSE_OK     0
 #define NGX_HTTP_VALIDIBOT_COMPOSE_OTHER  1
@@ -98,9 +99,9 @@ typedef struct {
 } ngx_http_validibot_composed_t;
 
 int ngx_http_validibot_reply_compose(redisReply *key, redisReply *user_part,
-    redisReply *status, redisReply *member, const unsigned char *user,
-    size_t user_len, ngx_http_validibot_composed_t *out,
-    const redisReply **result);
+    redisReply *usage, redisReply *status, redisReply *member,
+    const unsigned char *user, size_t user_len,
+    ngx_http_validibot_composed_t *out, const redisReply **result);
 
 
 /*
@@ -120,6 +121,21 @@ int ngx_http_validibot_span_int(const ngx_http_validibot_span_t *s,
 #define NGX_HTTP_VALIDIBOT_READER_MAX_ELEMENTS  1024
 
 redisReader *ngx_http_validibot_reader_create(void);
+
+/*
+ * The tracking connection's reader: the same, except for an array inside
+ * a reply (a report of writes: ["message", channel, [name, ...]]).  One of
+ * up to NGX_HTTP_VALIDIBOT_TRACK_MAX_KEYS names is kept whole; a longer
+ * one (up to NGX_HTTP_VALIDIBOT_TRACK_COUNT_MAX) is read through without
+ * keeping its elements: its "elements" says how many there were and its
+ * "element" is NULL.  Redis sends one report per prefix for all the
+ * writes of one event loop iteration (a MULTI/EXEC of thousands of
+ * records is one report), so a long one is no protocol error.
+ */
+#define NGX_HTTP_VALIDIBOT_TRACK_MAX_KEYS    16384
+#define NGX_HTTP_VALIDIBOT_TRACK_COUNT_MAX   0x7fffffff
+
+redisReader *ngx_http_validibot_reader_create_track(void);
 
 /*
  * The reader builds replies in an arena of its own, without malloc():
