@@ -24,7 +24,8 @@ TOOLS_SHARED  = src/ngx_http_validibot_key.c \
                 src/ngx_http_validibot_check.c \
                 src/ngx_http_validibot_url.c \
                 src/ngx_http_validibot_value.c \
-                src/ngx_http_validibot_assertion.c
+                src/ngx_http_validibot_assertion.c \
+                src/ngx_http_validibot_json.c
 TOOLS_OBJS    = $(patsubst %.c,$(TOOLS_OBJDIR)/%.o,\
                     $(TOOLS_SRCS) $(TOOLS_SHARED))
 TOOLS_HDRS    = $(wildcard tools/*.h) $(wildcard src/*.h)
