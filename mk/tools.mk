@@ -1,7 +1,8 @@
 # validibot-token, the operator's command-line tool (docs/cli.md).
 #
 #   make tools        build $(BUILD)/validibot-token
-#   make install      install it to $(DESTDIR)$(PREFIX)/bin
+#   make install      install it and validibot-sync to
+#                     $(DESTDIR)$(PREFIX)/bin
 #   make tools-test   prove tools/t/ against the Redis on
 #                     $$TEST_NGINX_REDIS_PORT (a private one when unset);
 #                     tools/t/80-nginx.t also runs nginx with the module
@@ -23,7 +24,8 @@ TOOLS_SHARED  = src/ngx_http_validibot_key.c \
                 src/ngx_http_validibot_check.c \
                 src/ngx_http_validibot_url.c \
                 src/ngx_http_validibot_value.c \
-                src/ngx_http_validibot_assertion.c
+                src/ngx_http_validibot_assertion.c \
+                src/ngx_http_validibot_json.c
 TOOLS_OBJS    = $(patsubst %.c,$(TOOLS_OBJDIR)/%.o,\
                     $(TOOLS_SRCS) $(TOOLS_SHARED))
 TOOLS_HDRS    = $(wildcard tools/*.h) $(wildcard src/*.h)
@@ -46,6 +48,7 @@ $(TOOLS_OBJDIR)/%.o: %.c $(TOOLS_HDRS)
 install: $(TOOLS_BIN)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR)
 	$(INSTALL) -m 0755 $(TOOLS_BIN) $(DESTDIR)$(BINDIR)/validibot-token
+	$(INSTALL) -m 0755 $(SYNC_BIN) $(DESTDIR)$(BINDIR)/validibot-sync
 
 tools-test: $(TOOLS_BIN) $(MODULE_SO)
 	VALIDIBOT_TOKEN_BIN=$(TOOLS_BIN) VALIDIBOT_MODULE_SO=$(MODULE_SO) \
@@ -68,6 +71,8 @@ SYNC_LIBS     = -lpq -lhiredis
 tools: $(SYNC_BIN)
 
 sync: $(SYNC_BIN)
+
+install: $(SYNC_BIN)
 
 $(SYNC_BIN): $(SYNC_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(SYNC_OBJS) $(SYNC_LIBS)

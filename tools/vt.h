@@ -115,6 +115,9 @@ char *vt_sanitize(const char *s);
 char *vt_glob_escape(const char *s);
 void vt_random_hex(char *out, size_t nbytes);
 void vt_wipe(void *p, size_t len);
+char *vt_read_line(size_t max);
+unsigned char *vt_read_secret(const char *path, size_t max, size_t *len,
+    const char *what);
 
 const char *vt_opt(vt_ctx_t *ctx, const char *name);
 int vt_flag(vt_ctx_t *ctx, const char *name);
