@@ -173,7 +173,8 @@ build_suite() {
          "$src_note"
 }
 
-declare -a SUMMARY ROWS
+SUMMARY=()
+ROWS=()
 status=0
 load_start=$(cut -d' ' -f1 /proc/loadavg)
 
@@ -225,9 +226,10 @@ echo "compat summary:"
 printf '  %s\n' "${SUMMARY[@]}"
 if [ ${#ROWS[@]} -gt 0 ]; then
     echo
-    echo "for docs/testing.md (commit $(git -C "$ROOT" rev-parse --short HEAD" \
-         "2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD \
-         2>/dev/null || echo ' + local changes'), $(date -u +%Y-%m-%d)," \
+    commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
+    git -C "$ROOT" diff --quiet HEAD 2>/dev/null \
+        || commit="$commit + local changes"
+    echo "for docs/testing.md (commit $commit, $(date -u +%Y-%m-%d)," \
          "load average $load_start at the start," \
          "$(cut -d' ' -f1 /proc/loadavg) at the end):"
     echo "| suite | nginx | t/ | files | tests | build | t/ time | built from |"
