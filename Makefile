@@ -51,38 +51,26 @@ demo-sync: deps
 stop:
 	sh scripts/stop.sh
 
-# make test (CI, .ci/run): first what needs the CPU, one after another:
-# the module and the tools, the unit tests (plain, then under ASan +
-# UBSan), the fuzz targets, nginx and the module built with ASan + UBSan
-# (docs/hardening.md), Debian trixie's nginx 1.26 and the module built
-# from its source package (make compat).  Then the runs that mostly wait
-# (on nginx, Redis, PostgreSQL and timers), at once, each with its own
-# redis-server, server root and ports, each one's output printed when it
-# ends (make -O): the t/ and tools/t suites on Debian's nginx, t/ on the
-# ASan + UBSan nginx, t/ on nginx 1.26, and a short fuzz run.  Each stage
-# prints its time; docs/testing.md has what each costs.
+# make test (CI, .ci/run), one stage after another, each printing its
+# time (docs/testing.md "What make test costs"): the module and the
+# tools; the unit tests (plain and under ASan/UBSan) and a short fuzz run;
+# one prove run over the nginx suite and the validibot-token and
+# validibot-sync suites against one redis-server that scripts/test.sh
+# starts on a free port and stops afterwards; then the nginx suite again
+# on nginx and the module built with ASan + UBSan (docs/hardening.md);
+# then on Debian trixie's nginx 1.26, built from its source package (make
+# compat, docs/testing.md).
 TIMED = bash scripts/timed.sh
-
-.PHONY: test-suite test-asan-suite test-trixie
 
 test: deps
 	$(TIMED) build $(MAKE) module tools
 	$(TIMED) unit $(MAKE) unit-test
-	$(TIMED) builds $(MAKE) fuzz-build asan-build
-	COMPAT_BUILD_ONLY=1 $(TIMED) trixie-build bash scripts/compat.sh trixie
-	$(TIMED) suites $(MAKE) -j4 -O test-suite test-asan-suite test-trixie \
-	    fuzz-smoke
-
-test-suite:
+	$(TIMED) fuzz $(MAKE) fuzz-smoke
 	VALIDIBOT_TOKEN_BIN=$(BUILD)/validibot-token \
 	VALIDIBOT_MODULE_SO=$(MODULE_SO) \
 	    $(TIMED) t+tools/t bash scripts/test.sh t/ tools/t/
-
-test-asan-suite:
-	$(TIMED) asan-t bash scripts/asan-build.sh test
-
-test-trixie:
-	$(TIMED) trixie-t bash scripts/compat.sh trixie
+	$(TIMED) asan $(MAKE) test-asan
+	$(TIMED) trixie bash scripts/compat.sh trixie
 
 clean:
 	rm -rf $(BUILD) t/servroot* run

@@ -6,9 +6,7 @@
 #   scripts/compat.sh trixie              one suite
 #   COMPAT_FILES="t/004-headers.t" scripts/compat.sh trixie
 #   COMPAT_BUILD_ONLY=1 scripts/compat.sh trixie
-#                                         build, run nothing (make test
-#                                         builds first, then runs the
-#                                         suites at once)
+#                                         build, run nothing
 #
 # For each suite, through a private apt configuration (scripts/apt-suite.sh;
 # the machine's apt sources are not touched):
