@@ -81,7 +81,10 @@ static ngx_http_validibot_metrics_desc_t  ngx_http_validibot_metrics_descs[] = {
                  "known from an earlier lookup.") },
     { ngx_string("validibot_owner_hints_wrong_total"),
       ngx_string("Owner hints the key record contradicted: those lookups "
-                 "were asked again with the script.") }
+                 "were asked again with the script.") },
+    { ngx_string("validibot_redis_master_switches_total"),
+      ngx_string("New masters announced by a sentinel (+switch-master) "
+                 "and followed, counted by each worker.") }
 };
 
 

@@ -26,6 +26,7 @@ typedef enum {
     NGX_HTTP_VALIDIBOT_M_THROTTLED,         /* requests answered 429 */
     NGX_HTTP_VALIDIBOT_M_HINTED,            /* lookups with plain commands */
     NGX_HTTP_VALIDIBOT_M_HINTS_WRONG,       /* of which asked again */
+    NGX_HTTP_VALIDIBOT_M_MASTER_SWITCHES,   /* +switch-master acted on */
     NGX_HTTP_VALIDIBOT_NCOUNTERS
 } ngx_http_validibot_counter_e;
 

@@ -101,5 +101,11 @@ void ngx_http_validibot_redis_cancel(ngx_http_validibot_waiter_t *w);
 ngx_int_t ngx_http_validibot_redis_command(ngx_uint_t argc,
     ngx_str_t *argv);
 
+/*
+ * The first event on a connection in progress: NGX_ERROR (logged) when
+ * the connect failed.  The sentinels' connections use it too.
+ */
+ngx_int_t ngx_http_validibot_redis_test_connect(ngx_connection_t *c);
+
 
 #endif /* _NGX_HTTP_VALIDIBOT_REDIS_H_INCLUDED_ */
