@@ -24,6 +24,7 @@
 #include "ngx_http_validibot_ssl.h"
 #include "ngx_http_validibot_fail.h"
 #include "ngx_http_validibot_metrics.h"
+#include "ngx_http_validibot_track.h"
 #include "ngx_http_validibot_value.h"
 #include "ngx_http_validibot_assertion.h"
 
@@ -35,9 +36,14 @@
 #define NGX_HTTP_VALIDIBOT_PREFLIGHT_AUTHENTICATE  0
 #define NGX_HTTP_VALIDIBOT_PREFLIGHT_PASS          1
 
+/*
+ * The usage record is a hash of its own, <prefix>usage:<public_id>: a
+ * write there invalidates no cached decision (validibot_cache tracks the
+ * key, user, org and member records only).
+ */
 #define NGX_HTTP_VALIDIBOT_USAGE_SCRIPT                                       \
     "if redis.call('EXISTS', KEYS[1]) == 1 then "                            \
-    "redis.call('HSET', KEYS[1], 'last_used_at', ARGV[1], "                  \
+    "redis.call('HSET', KEYS[2], 'last_used_at', ARGV[1], "                  \
     "'last_used_ip', ARGV[2]) end return 0"
 
 
@@ -78,6 +84,10 @@ typedef struct {
     ngx_msec_t                        usage_interval;
     ngx_uint_t                        used;
     ngx_uint_t                        metrics;
+    ngx_str_t                         cache_name;
+    size_t                            cache_size;     /* 0: no cache */
+    ngx_msec_t                        cache_ttl;
+    ngx_msec_t                        cache_negative_ttl;
     ngx_uint_t                        debug_warned;
 } ngx_http_validibot_main_conf_t;
 
@@ -116,6 +126,7 @@ typedef struct {
     time_t                            expiry_leeway;
     time_t                            expiry_warning;
     ngx_uint_t                        preflight;
+    ngx_flag_t                        cache;
     ngx_uint_t                        superusers;
     ngx_uint_t                        whoami;   /* not inherited */
     ngx_str_t                        *challenge;
@@ -135,6 +146,8 @@ typedef struct {
     ngx_str_t                         name;
     ngx_str_t                         label;
     time_t                            expires_at;
+    ngx_http_validibot_track_token_t  token;          /* validibot_cache */
+    ngx_str_t                         lookup_org;
     time_t                            lock_left;
     struct timespec                   start;          /* for metrics */
     ngx_uint_t                        status;
@@ -152,6 +165,9 @@ typedef struct {
 static ngx_int_t ngx_http_validibot_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_validibot_rewrite_handler(ngx_http_request_t *r);
 static void ngx_http_validibot_lookup_done(void *data, redisReply *reply);
+static void ngx_http_validibot_verdict(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_record_t *rec,
+    ngx_http_validibot_cache_entry_t *e);
 static void ngx_http_validibot_cleanup(void *data);
 static ngx_int_t ngx_http_validibot_decide(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_uint_t status, const char *reason);
@@ -180,7 +196,7 @@ static ngx_int_t ngx_http_validibot_throttle(ngx_http_request_t *r,
 static void ngx_http_validibot_client_addr(ngx_http_request_t *r,
     ngx_str_t *key);
 static ngx_uint_t ngx_http_validibot_is_preflight(ngx_http_request_t *r);
-static void ngx_http_validibot_record_usage(ngx_http_request_t *r,
+static ngx_int_t ngx_http_validibot_record_usage(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_span_t *last);
 static ngx_int_t ngx_http_validibot_expiry_warning(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_loc_conf_t *lcf);
@@ -249,6 +265,8 @@ static char *ngx_http_validibot_auth(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_validibot_org(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_validibot_require(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_validibot_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_validibot_usage_interval(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
@@ -408,6 +426,13 @@ static ngx_command_t  ngx_http_validibot_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_validibot_loc_conf_t, hide_credentials),
+      NULL },
+
+    { ngx_string("validibot_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_validibot_cache,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("validibot_strict_path"),
@@ -638,15 +663,17 @@ static ngx_uint_t                  ngx_http_validibot_truncated_logged;
 static ngx_int_t
 ngx_http_validibot_handler(ngx_http_request_t *r)
 {
-    time_t                           left;
-    ngx_str_t                        value, lookup_org, addr;
-    ngx_table_elt_t                 *auth;
-    ngx_http_cleanup_t              *cln;
-    ngx_http_validibot_ctx_t        *ctx;
-    ngx_http_validibot_loc_conf_t   *lcf;
-    ngx_http_validibot_cred_e        cred;
-    ngx_http_validibot_waiter_t     *w;
-    ngx_http_validibot_main_conf_t  *vmcf;
+    time_t                             left;
+    ngx_str_t                          value, lookup_org, addr;
+    ngx_table_elt_t                   *auth;
+    ngx_http_cleanup_t                *cln;
+    ngx_http_validibot_ctx_t          *ctx;
+    ngx_http_validibot_loc_conf_t     *lcf;
+    ngx_http_validibot_cred_e          cred;
+    ngx_http_validibot_record_t        rec;
+    ngx_http_validibot_waiter_t       *w;
+    ngx_http_validibot_main_conf_t    *vmcf;
+    ngx_http_validibot_cache_entry_t  *e;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
 
@@ -765,12 +792,30 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
         }
     }
 
+    vmcf = ngx_http_get_module_main_conf(r, ngx_http_validibot_module);
+
+    ctx->lookup_org = lookup_org;
+
+    /*
+     * With a sync lag bound, every decision must see validibot-sync's
+     * heartbeat, which only a lookup reads: no cache then.
+     */
+
+    if (lcf->cache && vmcf->redis.sync_lag == 0) {
+        e = ngx_http_validibot_track_get(&ctx->key_id, &lookup_org, &rec);
+
+        if (e) {
+            ngx_http_validibot_verdict(r, ctx, &rec, e);
+            return ctx->rc;
+        }
+
+        ngx_http_validibot_track_token(&ctx->token);
+    }
+
     cln = ngx_http_cleanup_add(r, 0);
     if (cln == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    vmcf = ngx_http_get_module_main_conf(r, ngx_http_validibot_module);
 
     w = ngx_http_validibot_redis_lookup(&ctx->key_id, &lookup_org,
                                         ngx_http_validibot_lookup_done, ctx,
@@ -801,18 +846,14 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
 static void
 ngx_http_validibot_lookup_done(void *data, redisReply *reply)
 {
-    uint32_t                          need[NGX_HTTP_VALIDIBOT_MAX_REQUIRE];
-    ngx_uint_t                        i, status;
-    ngx_connection_t                 *c;
-    ngx_http_request_t               *r;
-    ngx_http_validibot_ctx_t         *ctx;
-    ngx_http_validibot_check_t        chk;
-    ngx_http_validibot_record_t       rec;
-    ngx_http_validibot_require_t     *req;
-    ngx_http_validibot_loc_conf_t    *lcf;
-    ngx_http_validibot_main_conf_t   *vmcf;
-    ngx_http_validibot_span_t        *f;
-    struct timespec                   now;
+    ngx_connection_t                  *c;
+    ngx_http_request_t                *r;
+    ngx_http_validibot_ctx_t          *ctx;
+    ngx_http_validibot_record_t        rec;
+    ngx_http_validibot_loc_conf_t     *lcf;
+    ngx_http_validibot_main_conf_t    *vmcf;
+    ngx_http_validibot_cache_entry_t  *e;
+    struct timespec                    now;
 
     ctx = data;
     r = ctx->request;
@@ -892,6 +933,49 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
                       &ctx->key_id, (size_t) NGX_HTTP_VALIDIBOT_FIELD_MAX_LEN);
     }
 
+    e = NULL;
+
+    if (lcf->cache && vmcf->redis.sync_lag == 0) {
+        e = ngx_http_validibot_track_put(&ctx->token, &ctx->key_id,
+                                         &ctx->lookup_org, &rec,
+                                         vmcf->cache_ttl,
+                                         vmcf->cache_negative_ttl);
+    }
+
+    ngx_http_validibot_verdict(r, ctx, &rec, e);
+
+done:
+
+    r->read_event_handler = ngx_http_block_reading;
+
+    ngx_http_core_run_phases(r);
+    ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * Decides from what the lookup read, or the cache held: the secret is
+ * checked against the stored digest either way.
+ */
+
+static void
+ngx_http_validibot_verdict(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_record_t *rec,
+    ngx_http_validibot_cache_entry_t *e)
+{
+    u_char                            tag[NGX_HTTP_VALIDIBOT_PRF_LEN];
+    uint32_t                          need[NGX_HTTP_VALIDIBOT_MAX_REQUIRE];
+    ngx_uint_t                        i, status;
+    const u_char                     *known;
+    ngx_http_validibot_check_t        chk;
+    ngx_http_validibot_require_t     *req;
+    ngx_http_validibot_loc_conf_t    *lcf;
+    ngx_http_validibot_main_conf_t   *vmcf;
+    ngx_http_validibot_span_t        *f;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
+    vmcf = ngx_http_get_module_main_conf(r, ngx_http_validibot_module);
+
     ngx_memzero(&chk, sizeof(ngx_http_validibot_check_t));
 
     chk.key = &ctx->key;
@@ -914,10 +998,24 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
         }
     }
 
-    status = ngx_http_validibot_check(&chk, &rec);
+    if (e) {
+        /*
+         * A secret that matched this entry's digest before left its tag:
+         * the same credential again needs no HMAC-SHA256.
+         */
+        ngx_http_validibot_track_tag(&ctx->key, tag);
+        known = ngx_http_validibot_cache_tag_get(e);
+        chk.verified = (known && ngx_http_validibot_prf_equal(known, tag));
+    }
+
+    status = ngx_http_validibot_check(&chk, rec);
+
+    if (e && chk.secret_ok && !chk.verified) {
+        ngx_http_validibot_cache_tag_set(e, tag);
+    }
 
     if (status == NGX_HTTP_VALIDIBOT_OK) {
-        f = rec.field;
+        f = rec->field;
         ctx->expires_at = (time_t) chk.expires_at;
 
         if (ngx_http_validibot_copy_field(r->pool, &ctx->user,
@@ -937,7 +1035,7 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
             (void) ngx_http_validibot_decide(r, ctx,
                                            NGX_HTTP_VALIDIBOT_STORE_ERROR,
                                            "out of memory");
-            goto done;
+            return;
         }
 
         if (ctx->org.len) {
@@ -947,7 +1045,7 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
                 (void) ngx_http_validibot_decide(r, ctx,
                                            NGX_HTTP_VALIDIBOT_STORE_ERROR,
                                            "out of memory");
-                goto done;
+                return;
             }
 
             ctx->roles.len = ngx_http_validibot_roles_format(chk.roles,
@@ -957,22 +1055,20 @@ ngx_http_validibot_lookup_done(void *data, redisReply *reply)
 
     if (ngx_http_validibot_decide(r, ctx, status, chk.reason) == NGX_OK) {
 
-        if (vmcf->usage_interval) {
-            ngx_http_validibot_record_usage(r, ctx,
-                               &rec.field[NGX_HTTP_VALIDIBOT_F_LAST_USED_AT]);
+        if (vmcf->usage_interval
+            && ngx_http_validibot_record_usage(r, ctx,
+                              &rec->field[NGX_HTTP_VALIDIBOT_F_LAST_USED_AT])
+               == NGX_OK
+            && e)
+        {
+            /* so that the next hit does not write again */
+            ngx_http_validibot_cache_used(e, ngx_time());
         }
 
         if (ngx_http_validibot_expiry_warning(r, ctx, lcf) != NGX_OK) {
             ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
-
-done:
-
-    r->read_event_handler = ngx_http_block_reading;
-
-    ngx_http_core_run_phases(r);
-    ngx_http_run_posted_requests(c);
 }
 
 
@@ -1352,23 +1448,27 @@ ngx_http_validibot_is_preflight(ngx_http_request_t *r)
 
 /*
  * last_used_at and last_used_ip, at most once per interval per key: the
- * lookup read the stored last_used_at, so no state is kept here.  The
+ * lookup read the stored last_used_at (or the cache remembers when this
+ * worker wrote it), so no state is kept here.  NGX_OK: written.  The
  * write is a command nobody waits for: it never delays or fails the
  * request, and it only follows a verified key.
  */
 
-static void
+static ngx_int_t
 ngx_http_validibot_record_usage(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_span_t *last)
 {
     u_char                          *p;
     time_t                           now;
     int64_t                          at;
-    ngx_str_t                        argv[6];
+    ngx_str_t                        argv[7];
     ngx_http_validibot_main_conf_t  *vmcf;
     u_char                           key[NGX_HTTP_VALIDIBOT_PREFIX_MAX_LEN
                                          + sizeof("key:") - 1
                                          + NGX_HTTP_VALIDIBOT_PUBLIC_ID_LEN];
+    u_char                           usage[NGX_HTTP_VALIDIBOT_PREFIX_MAX_LEN
+                                           + sizeof("usage:") - 1
+                                           + NGX_HTTP_VALIDIBOT_PUBLIC_ID_LEN];
     u_char                           buf[NGX_TIME_T_LEN];
 
     static ngx_str_t  script = ngx_string(NGX_HTTP_VALIDIBOT_USAGE_SCRIPT);
@@ -1379,7 +1479,7 @@ ngx_http_validibot_record_usage(ngx_http_request_t *r,
     if (ngx_http_validibot_span_int(last, &at) == 0
         && now - at < (time_t) (vmcf->usage_interval / 1000))
     {
-        return;
+        return NGX_DECLINED;
     }
 
     p = ngx_cpymem(key, vmcf->redis.prefix.data, vmcf->redis.prefix.len);
@@ -1388,14 +1488,21 @@ ngx_http_validibot_record_usage(ngx_http_request_t *r,
 
     ngx_str_set(&argv[0], "EVAL");
     argv[1] = script;
-    ngx_str_set(&argv[2], "1");
+    ngx_str_set(&argv[2], "2");
     argv[3].data = key;
     argv[3].len = p - key;
-    argv[4].data = buf;
-    argv[4].len = ngx_sprintf(buf, "%T", now) - buf;
-    argv[5] = r->connection->addr_text;
 
-    (void) ngx_http_validibot_redis_command(6, argv);
+    p = ngx_cpymem(usage, vmcf->redis.prefix.data, vmcf->redis.prefix.len);
+    p = ngx_cpymem(p, "usage:", sizeof("usage:") - 1);
+    p = ngx_cpymem(p, ctx->key_id.data, ctx->key_id.len);
+
+    argv[4].data = usage;
+    argv[4].len = p - usage;
+    argv[5].data = buf;
+    argv[5].len = ngx_sprintf(buf, "%T", now) - buf;
+    argv[6] = r->connection->addr_text;
+
+    return ngx_http_validibot_redis_command(7, argv);
 }
 
 
@@ -2427,6 +2534,8 @@ ngx_http_validibot_create_main_conf(ngx_conf_t *cf)
     vmcf->redis.ssl_verify = NGX_CONF_UNSET;
     vmcf->redis.sync_lag = NGX_CONF_UNSET_MSEC;
     vmcf->usage_interval = NGX_CONF_UNSET_MSEC;
+    vmcf->cache_ttl = NGX_CONF_UNSET_MSEC;
+    vmcf->cache_negative_ttl = NGX_CONF_UNSET_MSEC;
 
     vmcf->hmacs = ngx_array_create(cf->pool, 2,
                                    sizeof(ngx_http_validibot_hmac_t));
@@ -2460,6 +2569,8 @@ ngx_http_validibot_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(vmcf->redis.hints, 65536);
     ngx_conf_init_msec_value(vmcf->redis.sync_lag, 0);
     ngx_conf_init_msec_value(vmcf->usage_interval, 3600000);
+    ngx_conf_init_msec_value(vmcf->cache_ttl, 60000);
+    ngx_conf_init_msec_value(vmcf->cache_negative_ttl, 1000);
 
     if (vmcf->redis.prefix.data == NULL) {
         ngx_str_set(&vmcf->redis.prefix, "validibot:");
@@ -2499,6 +2610,7 @@ ngx_http_validibot_create_loc_conf(ngx_conf_t *cf)
     conf->expiry_leeway = NGX_CONF_UNSET;
     conf->expiry_warning = NGX_CONF_UNSET;
     conf->preflight = NGX_CONF_UNSET_UINT;
+    conf->cache = NGX_CONF_UNSET;
     conf->superusers = NGX_CONF_UNSET_UINT;
     conf->assertion = NGX_CONF_UNSET_PTR;
 
@@ -2545,6 +2657,20 @@ ngx_http_validibot_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_HTTP_VALIDIBOT_PREFLIGHT_AUTHENTICATE);
     ngx_conf_merge_uint_value(conf->superusers, prev->superusers, 1);
 
+    /* on wherever a zone is declared, unless said otherwise */
+
+    vmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_validibot_module);
+
+    ngx_conf_merge_value(conf->cache, prev->cache, vmcf->cache_size != 0);
+
+    if (conf->cache && vmcf->cache_size == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_cache on\" needs a cache: "
+                           "\"validibot_cache zone=NAME:SIZE\" at the http "
+                           "level");
+        return NGX_CONF_ERROR;
+    }
+
     if (conf->whoami && conf->realm.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"validibot_whoami\" needs \"validibot_auth\" "
@@ -2569,7 +2695,6 @@ ngx_http_validibot_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    vmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_validibot_module);
     vmcf->used = 1;
 
     if (!vmcf->debug_warned && ngx_http_validibot_debug_logged(cf)) {
@@ -2810,7 +2935,22 @@ ngx_http_validibot_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_http_validibot_redis_init_process(cycle, &vmcf->redis);
+    if (ngx_http_validibot_redis_init_process(cycle, &vmcf->redis)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (vmcf->cache_size == 0) {
+        return NGX_OK;
+    }
+
+    /* PING the tracking connection every second (two timeouts if longer) */
+
+    return ngx_http_validibot_track_init_process(cycle, vmcf->cache_size,
+                                                 &vmcf->redis.prefix,
+                                                 ngx_max(vmcf->redis.timeout
+                                                         * 2, 1000));
 }
 
 
@@ -2818,6 +2958,7 @@ static void
 ngx_http_validibot_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_validibot_redis_exit_process(cycle);
+    ngx_http_validibot_track_exit_process();
 }
 
 
@@ -3958,6 +4099,133 @@ ngx_http_validibot_time_or_off(ngx_conf_t *cf, ngx_uint_t is_sec)
     }
 
     return t;
+}
+
+
+/*
+ * validibot_cache zone=NAME:SIZE [max_ttl=TIME] [negative_ttl=TIME];
+ * (http) declares the cache; validibot_cache on | off; (http, server,
+ * location) uses it or not.
+ */
+
+static char *
+ngx_http_validibot_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_validibot_loc_conf_t *lcf = conf;
+
+    u_char                          *p;
+    ssize_t                          size;
+    ngx_str_t                       *value, s;
+    ngx_msec_t                       ms, *ttl;
+    ngx_uint_t                       i;
+    ngx_http_validibot_main_conf_t  *vmcf;
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2
+        && (ngx_strcmp(value[1].data, "on") == 0
+            || ngx_strcmp(value[1].data, "off") == 0))
+    {
+        if (lcf->cache != NGX_CONF_UNSET) {
+            return "is duplicate";
+        }
+
+        lcf->cache = (value[1].data[1] == 'n');
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(value[1].data, "zone=", 5) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\": \"validibot_cache\" "
+                           "takes \"on\", \"off\" or \"zone=NAME:SIZE\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->cmd_type != NGX_HTTP_MAIN_CONF) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"validibot_cache zone=\" is allowed at the "
+                           "http level only");
+        return NGX_CONF_ERROR;
+    }
+
+    vmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_validibot_module);
+
+    if (vmcf->cache_size) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the validibot cache \"%V\" is already declared",
+                           &vmcf->cache_name);
+        return NGX_CONF_ERROR;
+    }
+
+    s.data = value[1].data + 5;
+    s.len = value[1].len - 5;
+
+    p = ngx_strlchr(s.data, s.data + s.len, ':');
+
+    if (p == NULL || p == s.data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid cache zone \"%V\": NAME:SIZE expected",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    vmcf->cache_name.data = s.data;
+    vmcf->cache_name.len = p - s.data;
+
+    s.len -= p + 1 - s.data;
+    s.data = p + 1;
+
+    size = ngx_parse_size(&s);
+
+    if (size == NGX_ERROR || size < 64 * 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid cache size \"%V\" in \"%V\": at "
+                           "least 64k", &s, &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "max_ttl=", 8) == 0) {
+            ttl = &vmcf->cache_ttl;
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+        } else if (ngx_strncmp(value[i].data, "negative_ttl=", 13) == 0) {
+            ttl = &vmcf->cache_negative_ttl;
+            s.data = value[i].data + 13;
+            s.len = value[i].len - 13;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (*ttl != NGX_CONF_UNSET_MSEC) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate parameter \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        ms = ngx_parse_time(&s, 0);
+
+        /* a day at most: max_ttl bounds what a lost report could cost */
+
+        if (ms == (ngx_msec_t) NGX_ERROR || ms == 0 || ms > 86400000) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid time in \"%V\": from 1ms to 1d",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        *ttl = ms;
+    }
+
+    vmcf->cache_size = size;
+
+    return NGX_CONF_OK;
 }
 
 

@@ -14,7 +14,8 @@ my ($tsv, $cg_tsv, $cg_dir, $cg_n1, $cg_n2, $pool, $lua_pool, $conns,
 my $upstream = $ENV{BENCH_UPSTREAM_MODE} // 'process';
 
 my @order = qw(baseline module-cold module-hot module-assertion module-script
-               module-tls lua auth_request);
+               module-cache-hot module-cache-cold module-tls lua lua-cache-hot
+               auth_request);
 my (%by, @rows);
 
 open my $f, '<', $tsv or die "$tsv: $!\n";
@@ -71,8 +72,11 @@ my %desc = (
     'module-hot'   => 'module, 10 keys',
     'module-assertion' => 'module, 10 keys, validibot_assertion',
     'module-script' => 'module, 10,000 keys, validibot_owner_hints off',
+    'module-cache-hot'  => 'module, validibot_cache, 10 keys',
+    'module-cache-cold' => 'module, validibot_cache, 10,000 keys',
     'module-tls'   => 'module, 10,000 keys, rediss:// (TLS to Redis)',
     'lua'          => 'access_by_lua + lua-nginx-redis',
+    'lua-cache-hot' => 'access_by_lua, 1 s lrucache, 10 keys',
     'auth_request' => 'auth_request → Lua auth service',
 );
 
@@ -157,6 +161,23 @@ for my $v (qw(module-cold module-hot)) {
     push @t, [ "p99 of $v ≤ 1.5× baseline p99", $p <= 1.5,
                sprintf('%.2f×', $p) ];
 }
+for my $v (qw(module-cache-hot module-cache-cold)) {
+    my $p = median(ratio($v, 'baseline', 'p99_us'));
+    push @t, [ "p99 of $v ≤ 1.2× baseline p99 (issue 14)", $p <= 1.2,
+               sprintf('%.2f×', $p) ];
+}
+my $ch = median(ratio('module-cache-hot', 'baseline'));
+my $ch_cap = median(map { 1 / $_ }
+                    ratio('module-cache-hot', 'baseline',
+                          'worker_us_per_req'));
+push @t, [ 'module-cache-hot ≥ 0.97× baseline (issue 14)', $ch >= 0.97,
+           sprintf('%.2f× req/s (CPU capacity %.2f×)', $ch, $ch_cap) ];
+my $cl = median(ratio('module-cache-hot', 'lua-cache-hot'));
+push @t, [ 'module-cache-hot ahead of lua-cache-hot (issue 14)', $cl > 1,
+           sprintf('%.2f×', $cl) ];
+my $cc = median(ratio('module-cache-cold', 'module-cold'));
+push @t, [ 'module-cache-cold no worse than module-cold (≥ 0.95×, the '
+           . 'noise; issue 14)', $cc >= 0.95, sprintf('%.2f×', $cc) ];
 my @held = (col('module-cold', 'redis_conns'), col('module-hot', 'redis_conns'));
 my $ok = @held && !grep { $_ != $pool } @held;
 push @t, [ "Redis connections per worker = validibot_redis_connections ($pool)",
@@ -239,7 +260,9 @@ if (%cg) {
           " one keep-alive connection, 10,000 keys in rotation (each ",
           "request the key's first lookup in that worker: the script), and ",
           "for module-hinted 100 keys (every counted request a hinted ",
-          "lookup, plain HMGET/HGET). Per request ",
+          "lookup, plain HMGET/HGET), and for module-cache-hot 10 keys ",
+          "with validibot_cache (every counted request a cache hit). ",
+          "Per request ",
           "= (instructions for $cg_n2 requests − for $cg_n1) / ",
           $cg_n2 - $cg_n1, ", so start-up cancels out. User-space ",
           "instructions of the nginx process only (not the kernel, not ",
@@ -248,14 +271,16 @@ if (%cg) {
           "here; on this CPU (sha_ni) it costs less in real time.\n\n";
     print "| variant | instructions/request | over baseline |\n";
     print "|---|---:|---:|\n";
-    for my $c (qw(baseline module module-hinted module-assertion lua)) {
+    for my $c (qw(baseline module module-hinted module-assertion
+                  module-cache-hot lua)) {
         next unless defined $cg{$c};
         printf "| %s | %d | %s |\n", $c, $cg{$c},
             $c eq 'baseline' ? '-' : sprintf('%+d', $cg{$c} - $cg{baseline});
     }
     print "\n";
     assertion_cost();
-    profile();
+    profile('module', 'the module\'s');
+    profile('module-cache', 'a cache hit\'s (module-cache-hot)');
 }
 
 # validibot_assertion: what signing adds to a hinted lookup, in
@@ -323,8 +348,9 @@ sub group {
 }
 
 sub profile {
+    my ($c, $what) = @_;
     my $base = per_request('baseline', 'self');
-    my $mod = per_request('module', 'self');
+    my $mod = per_request($c, 'self');
     return unless $base && $mod;
 
     my (%g, %seen, $total);
@@ -335,15 +361,15 @@ sub profile {
         $total += $d;
     }
 
-    print "Where the module's extra instructions per request go ",
-          "(exclusive cost, module run minus baseline run):\n\n";
+    print "Where $what extra instructions per request go ",
+          "(exclusive cost, $c run minus baseline run):\n\n";
     print "| part | instructions/request |\n|---|---:|\n";
     for my $k (sort { $g{$b} <=> $g{$a} } keys %g) {
         printf "| %s | %+.0f |\n", $k, $g{$k};
     }
     printf "| total | %+.0f |\n\n", $total;
 
-    my $incl = per_request('module', 'incl');
+    my $incl = per_request($c, 'incl');
     return unless $incl;
 
     # not the filters: their inclusive cost is the rest of nginx's chain
@@ -352,7 +378,7 @@ sub profile {
     @fn = sort { $incl->{$b} <=> $incl->{$a} } @fn;
     splice @fn, 14 if @fn > 14;
 
-    print "The module's functions, inclusive instructions per request ",
+    print "The functions of $c, inclusive instructions per request ",
           "(each with what it calls):\n\n";
     print "| function | instructions/request |\n|---|---:|\n";
     for my $k (@fn) {

@@ -8,8 +8,13 @@
 #                 identity assertion for the upstream (docs/upstream.md)
 #   module-script the module with validibot_owner_hints off: the lookup
 #                 script on every request, 10,000 keys
+#   module-cache-hot   the module with validibot_cache, 10 keys
+#   module-cache-cold  the module with validibot_cache, 10,000 keys
 #   module-tls    module-cold over rediss:// (TLS 1.3 to the same Redis)
 #   lua           access_by_lua + lua-nginx-redis doing the same check
+#   lua-cache-hot the same with successes kept 1 s in a resty.lrucache
+#                 (fast, but a revoked key works on for up to a second),
+#                 10 keys
 #   auth_request  auth_request to an auth service doing the same check
 #
 # one nginx worker under test (pinned to one CPU), wrk on loopback (pinned
@@ -51,7 +56,7 @@ upstream=${BENCH_UPSTREAM:-process}
 cold_keys=10000
 hot_keys=10
 path=/api/v1/orgs/acme/workflows/
-variants=${BENCH_VARIANTS:-baseline module-cold module-hot module-assertion module-script module-tls lua auth_request}
+variants=${BENCH_VARIANTS:-baseline module-cold module-hot module-assertion module-script module-cache-hot module-cache-cold module-tls lua lua-cache-hot auth_request}
 
 rm -rf "$run"
 mkdir -p "$run/logs" "$run/conf" "$run/cg"
@@ -72,16 +77,18 @@ rcli() {
 conf_of() {
     case $1 in
         module-script) echo module-script ;;
+        module-cache-*) echo module-cache ;;
         module-assertion) echo module-assertion ;;
         module-tls) echo module-tls ;;
         module-*) echo module ;;
+        lua-cache-*) echo lua-cache ;;
         *)        echo "$1" ;;
     esac
 }
 
 nkeys_of() {
     case $1 in
-        module-hot|module-assertion) echo $hot_keys ;;
+        *-hot|module-assertion) echo $hot_keys ;;
         *)          echo $cold_keys ;;
     esac
 }
@@ -274,6 +281,24 @@ grep -q 'validibot_owner_hints off' "$run/conf/module-script.conf"
 "$nginx" -p "$run/" -e "$run/logs/error.log" -t -q \
     -c "$run/conf/module-script.conf"
 
+# module-cache: the same, with validibot_cache (room for every key)
+for s in "" -cg; do
+    sed 's#^\( *\)validibot_redis_connections.*#&\n\1validibot_cache zone=keys:64m;#' \
+        "$run/conf/module$s.conf" > "$run/conf/module-cache$s.conf"
+done
+grep -q 'validibot_cache zone' "$run/conf/module-cache.conf"
+"$nginx" -p "$run/" -e "$run/logs/error.log" -t -q \
+    -c "$run/conf/module-cache.conf"
+
+# lua-cache: the Lua peer with a 1 s lrucache of successes
+for s in "" -cg; do
+    sed 's#^\( *\)realm = .*#&\n\1cache_ttl = 1,#' \
+        "$run/conf/lua$s.conf" > "$run/conf/lua-cache$s.conf"
+done
+grep -q 'cache_ttl = 1' "$run/conf/lua-cache.conf"
+"$nginx" -p "$run/" -e "$run/logs/error.log" -t -q \
+    -c "$run/conf/lua-cache.conf"
+
 # module-tls: the same as module, over rediss://
 for s in "" -cg; do
     sed -e "s#redis://127.0.0.1:$redis_port/0;#rediss://127.0.0.1:$tls_port/0;#" \
@@ -303,7 +328,8 @@ good=$(head -1 "$run/keys.txt")
 bad=${good%?}$( [ "${good: -1}" = 0 ] && echo 1 || echo 0 )
 unknown=vbk_1_$(printf '%032d' 0)_${good##*_}
 
-for c in baseline module module-script module-assertion module-tls lua auth_request; do
+for c in baseline module module-script module-assertion module-cache \
+         module-tls lua lua-cache auth_request; do
     start_nginx $c
     expect "$c valid key" 200 "$(http_status "$good")"
     expect "$c body" "ok" "$(cat "$run/body")"
@@ -495,11 +521,14 @@ cg_run() {
 if [ "$callgrind" = 1 ]; then
     # module: every key new to the worker (the script); module-hinted:
     # 100 keys, so all the requests counted are hinted lookups;
-    # module-assertion: module-hinted plus validibot_assertion
-    for c in baseline module module-hinted module-assertion lua; do
+    # module-assertion: module-hinted plus validibot_assertion;
+    # module-cache-hot: 10 keys, every counted request a cache hit
+    for c in baseline module module-hinted module-assertion module-cache-hot \
+             lua; do
         conf=${c%-hinted} keys=$cold_keys tag=
         [ "$c" = module-hinted ] && keys=100 tag=-hinted
         [ "$c" = module-assertion ] && keys=100
+        [ "$c" = module-cache-hot ] && conf=module-cache keys=$hot_keys
         i1=$(cg_run $conf $keys "$cg_n1" $tag)
         i2=$(cg_run $conf $keys "$cg_n2" $tag)
         per=$(( (i2 - i1) / (cg_n2 - cg_n1) ))
@@ -509,7 +538,7 @@ if [ "$callgrind" = 1 ]; then
 
     # per-function profiles for report.pl: exclusive for both, inclusive
     # for the module, each at both request counts so start-up cancels out
-    for c in baseline module; do
+    for c in baseline module module-cache; do
         for n in "$cg_n1" "$cg_n2"; do
             callgrind_annotate --auto=no --threshold=100 \
                 "$run/cg/$c-$n.out" > "$run/cg/$c-$n.self" 2>/dev/null

@@ -182,11 +182,12 @@ compose(redisReply **part, size_t nparts, const unsigned char *user,
 
     result = NULL;
 
-    /* 2: no org; 4: with an org; 3: a status without a membership */
+    /* 3: no org; 5: with an org; 4: a status without a membership */
 
     if (ngx_http_validibot_reply_compose(part[0], part[1],
                                          nparts > 2 ? part[2] : NULL,
                                          nparts > 3 ? part[3] : NULL,
+                                         nparts > 4 ? part[4] : NULL,
                                          user, len, &out, &result)
         != NGX_HTTP_VALIDIBOT_COMPOSE_OK)
     {
@@ -228,6 +229,8 @@ parts(const uint8_t *data, size_t size)
 
         part[n] = reply;
     }
+
+    /* 2 (a part short) and n: 3 without an org, 5 with one */
 
     if (n >= 2) {
         compose(part, 2, (const unsigned char *) "42", 2);

@@ -10,6 +10,8 @@
 #   make soak                   1,000,000 requests through one worker;
 #                               fails if its RSS grows by more than 1 MiB
 #   make soak SOAK_REQUESTS=200000
+#   make stress-cache           validibot_cache exactness, 8 changes x 1,000
+#                               trials under load (CACHE_TRIALS=...)
 #
 # Knobs (environment): FAULT_SECS, FAULT_CONNECTIONS, FAULT_RSS_SLACK_KB,
 # REDIS_TIMEOUT, SOAK_WARMUP, SOAK_MAX_GROWTH_KB, SOAK_CONNECTIONS; see
@@ -21,7 +23,7 @@ SOAK_REQUESTS ?= 1000000
 
 ASAN_OBJS = $(BUILD)/asan/nginx-1.22.1/objs
 
-.PHONY: faults faults-asan soak stress-deps
+.PHONY: faults faults-asan soak stress-cache stress-deps
 
 stress-deps: deps
 	@sh scripts/deps.sh wrk redis-tools
@@ -45,3 +47,12 @@ soak: stress-deps
 	$(MAKE) module
 	NGINX_BIN=$(NGINX_BIN) MODULE_SO=$(MODULE_SO) \
 	    SOAK_REQUESTS=$(SOAK_REQUESTS) bash stress/soak.sh
+
+# validibot_cache exactness: 8 kinds of change x CACHE_TRIALS (1000) under
+# load with 4 workers; fails on any stale success (stress/cache-exact.pl)
+CACHE_TRIALS ?= 1000
+
+stress-cache: stress-deps
+	$(MAKE) module
+	NGINX_BIN=$(NGINX_BIN) MODULE_SO=$(MODULE_SO) \
+	    perl stress/cache-exact.pl $(CACHE_TRIALS)

@@ -65,6 +65,7 @@ ngx_http_validibot_check(ngx_http_validibot_check_t *chk,
     chk->roles = 0;
     chk->expires_at = 0;
     chk->reason = NULL;
+    chk->secret_ok = 0;
 
     if (chk->nhmacs == 0) {
         return ngx_http_validibot_refuse(chk, NGX_HTTP_VALIDIBOT_INVALID,
@@ -117,24 +118,28 @@ ngx_http_validibot_check(ngx_http_validibot_check_t *chk,
                                          "no digest key for version");
     }
 
-    ngx_http_validibot_digest(h, chk->key->format_version,
-                              chk->key->public_id,
-                              NGX_HTTP_VALIDIBOT_PUBLIC_ID_LEN,
-                              chk->key->secret, NGX_HTTP_VALIDIBOT_SECRET_LEN,
-                              computed);
+    if (!chk->verified) {
+        ngx_http_validibot_digest(h, chk->key->format_version,
+                                  chk->key->public_id,
+                                  NGX_HTTP_VALIDIBOT_PUBLIC_ID_LEN,
+                                  chk->key->secret,
+                                  NGX_HTTP_VALIDIBOT_SECRET_LEN, computed);
 
-    f = &rec->field[NGX_HTTP_VALIDIBOT_F_DIGEST];
+        f = &rec->field[NGX_HTTP_VALIDIBOT_F_DIGEST];
 
-    stored = (f->len == NGX_HTTP_VALIDIBOT_DIGEST_HEX_LEN)
-             ? f->data : ngx_http_validibot_dummy;
+        stored = (f->len == NGX_HTTP_VALIDIBOT_DIGEST_HEX_LEN)
+                 ? f->data : ngx_http_validibot_dummy;
 
-    equal = ngx_http_validibot_digest_equal(computed, stored,
+        equal = ngx_http_validibot_digest_equal(computed, stored,
                                             NGX_HTTP_VALIDIBOT_DIGEST_HEX_LEN);
 
-    if (!equal || stored == ngx_http_validibot_dummy) {
-        return ngx_http_validibot_refuse(chk, NGX_HTTP_VALIDIBOT_INVALID,
-                                         "digest mismatch");
+        if (!equal || stored == ngx_http_validibot_dummy) {
+            return ngx_http_validibot_refuse(chk, NGX_HTTP_VALIDIBOT_INVALID,
+                                             "digest mismatch");
+        }
     }
+
+    chk->secret_ok = 1;
 
     f = rec->field;
 

@@ -46,6 +46,9 @@ typedef struct {
     unsigned                          org;       /* an org was named */
     const uint32_t                   *need;      /* role masks, all must */
     size_t                            nneed;     /*   hold; any bit is ok */
+    unsigned                          verified;  /* the secret is known to
+                                                    match this record's
+                                                    digest: not digested */
     unsigned                          superusers; /* let them in (as
                                                     Validibot does) */
 
@@ -54,6 +57,7 @@ typedef struct {
     int64_t                           expires_at; /* 0: never */
     unsigned                          superuser; /* let in as one */
     const char                       *reason;    /* for the log; static */
+    unsigned                          secret_ok; /* the digest matched */
 } ngx_http_validibot_check_t;
 
 

@@ -22,6 +22,7 @@
 typedef struct {
     ngx_atomic_t                 counters[NGX_HTTP_VALIDIBOT_NCOUNTERS];
     ngx_atomic_t                 depth;
+    ngx_atomic_t                 tracking;
     /* per bucket, not cumulative: one add per observation */
     ngx_atomic_t                 buckets[NGX_HTTP_VALIDIBOT_METRICS_NBUCKETS];
     ngx_atomic_t                 sum;           /* microseconds */
@@ -82,6 +83,27 @@ static ngx_http_validibot_metrics_desc_t  ngx_http_validibot_metrics_descs[] = {
     { ngx_string("validibot_owner_hints_wrong_total"),
       ngx_string("Owner hints the key record contradicted: those lookups "
                  "were asked again with the script.") },
+    { ngx_string("validibot_cache_hits_total"),
+      ngx_string("Requests decided from the cache (validibot_cache).") },
+    { ngx_string("validibot_cache_misses_total"),
+      ngx_string("Requests the cache could not decide: looked up in "
+                 "Redis.") },
+    { ngx_string("validibot_cache_stores_total"),
+      ngx_string("Lookup results stored in the cache.") },
+    { ngx_string("validibot_cache_stores_refused_total"),
+      ngx_string("Lookup results not stored: an invalidation or a lost "
+                 "tracking connection came while they were in flight.") },
+    { ngx_string("validibot_cache_evictions_total"),
+      ngx_string("Cache entries dropped to make room or past their time "
+                 "to live.") },
+    { ngx_string("validibot_cache_invalidations_total"),
+      ngx_string("Record names Redis reported written (client-side "
+                 "caching invalidations received).") },
+    { ngx_string("validibot_cache_invalidated_total"),
+      ngx_string("Cache entries those invalidations evicted.") },
+    { ngx_string("validibot_cache_flushes_total"),
+      ngx_string("Whole caches dropped: tracking connection lost, PING "
+                 "missed, reconnect, FLUSHALL or FLUSHDB.") },
     { ngx_string("validibot_redis_master_switches_total"),
       ngx_string("New masters announced by a sentinel (+switch-master) "
                  "and followed, counted by each worker.") }
@@ -289,9 +311,17 @@ ngx_http_validibot_metrics_get(void)
 void
 ngx_http_validibot_metrics_count(ngx_http_validibot_counter_e c)
 {
+    ngx_http_validibot_metrics_count_n(c, 1);
+}
+
+
+void
+ngx_http_validibot_metrics_count_n(ngx_http_validibot_counter_e c,
+    ngx_uint_t n)
+{
     ngx_http_validibot_metrics_ctx_t  *ctx;
 
-    if ((ngx_uint_t) c >= NGX_HTTP_VALIDIBOT_NCOUNTERS) {
+    if ((ngx_uint_t) c >= NGX_HTTP_VALIDIBOT_NCOUNTERS || n == 0) {
         return;
     }
 
@@ -300,7 +330,7 @@ ngx_http_validibot_metrics_count(ngx_http_validibot_counter_e c)
         return;
     }
 
-    (void) ngx_atomic_fetch_add(&ctx->sh->counters[c], 1);
+    (void) ngx_atomic_fetch_add(&ctx->sh->counters[c], n);
 }
 
 
@@ -331,6 +361,21 @@ ngx_http_validibot_metrics_depth(ngx_int_t delta)
     /* unsigned wrap-around: read back as signed */
 
     (void) ngx_atomic_fetch_add(&ctx->sh->depth, (ngx_atomic_int_t) delta);
+}
+
+
+void
+ngx_http_validibot_metrics_tracking(ngx_int_t delta)
+{
+    ngx_http_validibot_metrics_ctx_t  *ctx;
+
+    ctx = ngx_http_validibot_metrics_get();
+    if (ctx == NULL) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&ctx->sh->tracking,
+                                (ngx_atomic_int_t) delta);
 }
 
 
@@ -423,6 +468,12 @@ ngx_http_validibot_metrics_render(ngx_pool_t *pool, ngx_str_t *out)
                   "validibot_redis_pipeline_depth \n") - 1
            + NGX_ATOMIC_T_LEN;
 
+    len += sizeof("# HELP validibot_cache_tracking_connections "
+                  "Workers whose cache tracking connection is subscribed.\n"
+                  "# TYPE validibot_cache_tracking_connections gauge\n"
+                  "validibot_cache_tracking_connections \n") - 1
+           + NGX_ATOMIC_T_LEN;
+
     len += sizeof("# HELP validibot_lookup_duration_seconds "
                   "Key lookup latency, from sending to the reply.\n"
                   "# TYPE validibot_lookup_duration_seconds histogram\n"
@@ -483,6 +534,18 @@ ngx_http_validibot_metrics_render(ngx_pool_t *pool, ngx_str_t *out)
                      "Key lookups in flight, summed over workers.\n"
                      "# TYPE validibot_redis_pipeline_depth gauge\n"
                      "validibot_redis_pipeline_depth %A\n", depth);
+
+    depth = sh ? (ngx_atomic_int_t) sh->tracking : 0;
+
+    if (depth < 0) {
+        depth = 0;
+    }
+
+    p = ngx_slprintf(p, last,
+                     "# HELP validibot_cache_tracking_connections "
+                     "Workers whose cache tracking connection is subscribed.\n"
+                     "# TYPE validibot_cache_tracking_connections gauge\n"
+                     "validibot_cache_tracking_connections %A\n", depth);
 
     p = ngx_slprintf(p, last,
                      "# HELP validibot_lookup_duration_seconds "

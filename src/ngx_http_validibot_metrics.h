@@ -26,6 +26,14 @@ typedef enum {
     NGX_HTTP_VALIDIBOT_M_THROTTLED,         /* requests answered 429 */
     NGX_HTTP_VALIDIBOT_M_HINTED,            /* lookups with plain commands */
     NGX_HTTP_VALIDIBOT_M_HINTS_WRONG,       /* of which asked again */
+    NGX_HTTP_VALIDIBOT_M_CACHE_HITS,        /* decided from the cache */
+    NGX_HTTP_VALIDIBOT_M_CACHE_MISSES,      /* cache asked, Redis asked */
+    NGX_HTTP_VALIDIBOT_M_CACHE_STORES,      /* lookup results stored */
+    NGX_HTTP_VALIDIBOT_M_CACHE_REFUSED,     /* not stored: the race */
+    NGX_HTTP_VALIDIBOT_M_CACHE_EVICTIONS,   /* LRU or time to live */
+    NGX_HTTP_VALIDIBOT_M_CACHE_INVALIDATIONS, /* record names Redis sent */
+    NGX_HTTP_VALIDIBOT_M_CACHE_INVALIDATED, /* entries they evicted */
+    NGX_HTTP_VALIDIBOT_M_CACHE_FLUSHES,     /* whole cache dropped */
     NGX_HTTP_VALIDIBOT_M_MASTER_SWITCHES,   /* +switch-master acted on */
     NGX_HTTP_VALIDIBOT_NCOUNTERS
 } ngx_http_validibot_counter_e;
@@ -41,10 +49,15 @@ ngx_int_t ngx_http_validibot_metrics_add(ngx_conf_t *cf, ngx_uint_t nstatus,
 
 /* all of these are no-ops when no zone was added */
 void ngx_http_validibot_metrics_count(ngx_http_validibot_counter_e c);
+void ngx_http_validibot_metrics_count_n(ngx_http_validibot_counter_e c,
+    ngx_uint_t n);
 void ngx_http_validibot_metrics_status(ngx_uint_t status);
 
 /* lookups in flight (the pipeline depth), summed over workers: +1 / -1 */
 void ngx_http_validibot_metrics_depth(ngx_int_t delta);
+
+/* tracking connections subscribed, summed over workers: +1 / -1 */
+void ngx_http_validibot_metrics_tracking(ngx_int_t delta);
 
 /* a finished lookup's latency, in microseconds */
 void ngx_http_validibot_metrics_latency(ngx_uint_t usec);

@@ -44,7 +44,10 @@ typedef enum {
     NGX_HTTP_VALIDIBOT_W_FIRE,
     NGX_HTTP_VALIDIBOT_W_ORG,
     NGX_HTTP_VALIDIBOT_W_ROLE,         /* sentinel://: is it the master? */
-    NGX_HTTP_VALIDIBOT_W_SYNC
+    NGX_HTTP_VALIDIBOT_W_SYNC,
+    NGX_HTTP_VALIDIBOT_W_TRACK_ID,    /* the tracking connection's */
+    NGX_HTTP_VALIDIBOT_W_SUBSCRIBE,
+    NGX_HTTP_VALIDIBOT_W_PING
 } ngx_http_validibot_waiter_type_e;
 
 
@@ -115,6 +118,11 @@ struct ngx_http_validibot_conn_s {
     ngx_sockaddr_t                        sockaddr;
     ngx_str_t                             addr_text;
     u_char                                addr_buf[NGX_SOCKADDR_STRLEN];
+
+    /* the tracking connection (validibot_cache) only */
+    ngx_event_t                           ping;
+    unsigned                              track:1;
+    unsigned                              subscribed:1;
 };
 
 
@@ -132,6 +140,12 @@ typedef struct {
 
     u_char                                sha[NGX_HTTP_VALIDIBOT_SHA_LEN];
     time_t                                stale_logged;
+
+    ngx_http_validibot_conn_t            *track;
+    ngx_str_t                            *track_prefixes;
+    ngx_uint_t                            ntrack_prefixes;
+    ngx_msec_t                            track_ping;
+    ngx_http_validibot_track_handler_pt   track_handler;
 } ngx_http_validibot_redis_t;
 
 
@@ -179,6 +193,10 @@ static void ngx_http_validibot_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_validibot_redis_timer_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
     redisReply *reply);
+static ngx_int_t ngx_http_validibot_redis_track_reply(
+    ngx_http_validibot_conn_t *rc, ngx_http_validibot_waiter_t *w,
+    redisReply *reply);
+static void ngx_http_validibot_redis_ping_handler(ngx_event_t *ev);
 
 
 static ngx_http_validibot_redis_t  *ngx_http_validibot_redis;
@@ -199,12 +217,12 @@ static ngx_str_t  ngx_http_validibot_script = ngx_string(
 
 static ngx_str_t  ngx_http_validibot_hinted_cmds[] = {
 
-    /* HMGET key:<id> user digest ... last_used_at */
-    NGX_HTTP_VALIDIBOT_RESP("*10\r\n$5\r\nHMGET\r\n"),
+    /* HMGET key:<id> user digest ... label */
+    NGX_HTTP_VALIDIBOT_RESP("*9\r\n$5\r\nHMGET\r\n"),
     NGX_HTTP_VALIDIBOT_RESP("$4\r\nuser\r\n$6\r\ndigest\r\n"
                             "$14\r\ndigest_version\r\n$10\r\nexpires_at\r\n"
                             "$10\r\nrevoked_at\r\n$10\r\ncreated_at\r\n"
-                            "$5\r\nlabel\r\n$12\r\nlast_used_at\r\n"),
+                            "$5\r\nlabel\r\n"),
 
     /* HMGET user:<user> is_active email name is_superuser */
     NGX_HTTP_VALIDIBOT_RESP("*6\r\n$5\r\nHMGET\r\n"),
@@ -217,7 +235,11 @@ static ngx_str_t  ngx_http_validibot_hinted_cmds[] = {
 
     /* HMGET member:<org>:<user> is_active roles */
     NGX_HTTP_VALIDIBOT_RESP("*4\r\n$5\r\nHMGET\r\n"),
-    NGX_HTTP_VALIDIBOT_RESP("$9\r\nis_active\r\n$5\r\nroles\r\n")
+    NGX_HTTP_VALIDIBOT_RESP("$9\r\nis_active\r\n$5\r\nroles\r\n"),
+
+    /* HGET usage:<id> last_used_at */
+    NGX_HTTP_VALIDIBOT_RESP("*3\r\n$4\r\nHGET\r\n"),
+    NGX_HTTP_VALIDIBOT_RESP("$12\r\nlast_used_at\r\n")
 };
 
 
@@ -325,6 +347,29 @@ ngx_http_validibot_redis_exit_process(ngx_cycle_t *cycle)
             ngx_free(rc->out);
             rc->out = NULL;
         }
+    }
+
+    rc = redis->track;
+
+    if (rc) {
+        while (!ngx_queue_empty(&rc->waiters)) {
+            q = ngx_queue_head(&rc->waiters);
+            ngx_queue_remove(q);
+            ngx_queue_insert_tail(&redis->free, q);
+        }
+
+        ngx_http_validibot_redis_close(rc);
+
+        if (rc->timer.timer_set) {
+            ngx_del_timer(&rc->timer);
+        }
+
+        if (rc->out) {
+            ngx_free(rc->out);
+        }
+
+        ngx_free(rc);
+        redis->track = NULL;
     }
 
     while (!ngx_queue_empty(&redis->free)) {
@@ -447,6 +492,73 @@ ngx_http_validibot_redis_command(ngx_uint_t argc, ngx_str_t *argv)
     ngx_http_validibot_redis_flush(rc);
 
     return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_validibot_redis_track(ngx_str_t *prefixes, ngx_uint_t nprefixes,
+    ngx_msec_t ping, ngx_http_validibot_track_handler_pt handler)
+{
+    ngx_http_validibot_conn_t   *rc;
+    ngx_http_validibot_redis_t  *redis;
+
+    redis = ngx_http_validibot_redis;
+
+    rc = ngx_calloc(sizeof(ngx_http_validibot_conn_t), redis->log);
+    if (rc == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_queue_init(&rc->waiters);
+    rc->timer.handler = ngx_http_validibot_redis_timer_handler;
+    rc->timer.data = rc;
+    rc->timer.log = redis->log;
+    rc->ping.handler = ngx_http_validibot_redis_ping_handler;
+    rc->ping.data = rc;
+    rc->ping.log = redis->log;
+    rc->ping.cancelable = 1;
+    rc->track = 1;
+
+    redis->track = rc;
+    redis->track_prefixes = prefixes;
+    redis->ntrack_prefixes = nprefixes;
+    redis->track_ping = ping;
+    redis->track_handler = handler;
+
+    /* a failure is retried after a backoff, as for any connection */
+    (void) ngx_http_validibot_redis_connect(rc);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_validibot_redis_track_drain(void)
+{
+    ngx_connection_t           *c;
+    ngx_http_validibot_conn_t  *rc;
+
+    rc = ngx_http_validibot_redis->track;
+
+    /* not only once subscribed: the SUBSCRIBE reply itself may wait */
+
+    if (rc == NULL || rc->state != NGX_HTTP_VALIDIBOT_READY
+        || rc->peer.connection == NULL)
+    {
+        return;
+    }
+
+    c = rc->peer.connection;
+
+    /*
+     * With epoll, ngx_unix_recv() does not even ask the kernel when the
+     * last epoll_wait() reported nothing: "available" makes it ask.
+     */
+
+    c->read->available = 1;
+    c->read->ready = 1;
+
+    ngx_http_validibot_redis_read_handler(c->read);
 }
 
 
@@ -711,7 +823,7 @@ ngx_http_validibot_redis_append_lookup(ngx_http_validibot_conn_t *rc,
     ngx_http_validibot_waiter_t *w)
 {
     u_char                      *p;
-    ngx_str_t                    argv[6];
+    ngx_str_t                    argv[7];
     ngx_http_validibot_redis_t  *redis;
     u_char                       key[NGX_HTTP_VALIDIBOT_PREFIX_MAX_LEN
                                      + sizeof("key:") - 1 + 32];
@@ -744,8 +856,10 @@ ngx_http_validibot_redis_append_lookup(ngx_http_validibot_conn_t *rc,
     argv[4] = redis->conf->prefix;
     argv[5].len = w->org_len;
     argv[5].data = w->org;
+    argv[6].len = sizeof(w->public_id);
+    argv[6].data = w->public_id;
 
-    return ngx_http_validibot_redis_append(rc, 6, argv);
+    return ngx_http_validibot_redis_append(rc, 7, argv);
 }
 
 
@@ -765,7 +879,8 @@ ngx_http_validibot_redis_append_hinted(ngx_http_validibot_conn_t *rc,
     ngx_str_t                    *prefix, *cmd;
     ngx_queue_t                  *q;
     ngx_http_validibot_waiter_t  *ow;
-    ngx_str_t                     key[3], user[3], org[3], member[5];
+    ngx_str_t                     key[3], user[3], org[3], member[5],
+                                  usage[3];
 
     prefix = &ngx_http_validibot_redis->conf->prefix;
 
@@ -786,6 +901,10 @@ ngx_http_validibot_redis_append_hinted(ngx_http_validibot_conn_t *rc,
     org[2].len = w->org_len;
     org[2].data = w->org;
 
+    usage[0] = *prefix;
+    ngx_str_set(&usage[1], "usage:");
+    usage[2] = key[2];
+
     member[0] = *prefix;
     ngx_str_set(&member[1], "member:");
     member[2] = org[2];
@@ -794,11 +913,12 @@ ngx_http_validibot_redis_append_hinted(ngx_http_validibot_conn_t *rc,
 
     cmd = ngx_http_validibot_hinted_cmds;
 
-    len = 4 * (NGX_SIZE_T_LEN + sizeof("$\r\n\r\n") - 1)
+    len = 5 * (NGX_SIZE_T_LEN + sizeof("$\r\n\r\n") - 1)
           + cmd[0].len + cmd[1].len + cmd[2].len + cmd[3].len
           + cmd[4].len + cmd[5].len + cmd[6].len + cmd[7].len
-          + 4 * prefix->len + sizeof("key:user:org:member::") - 1
-          + sizeof(w->public_id) + 2 * w->user_len + 2 * w->org_len;
+          + cmd[8].len + cmd[9].len
+          + 5 * prefix->len + sizeof("key:user:org:member::usage:") - 1
+          + 2 * sizeof(w->public_id) + 2 * w->user_len + 2 * w->org_len;
 
     /* with room for all of them, nothing below can fail but the waiter */
 
@@ -807,15 +927,15 @@ ngx_http_validibot_redis_append_hinted(ngx_http_validibot_conn_t *rc,
     }
 
     /*
-     * Replies: key, user and, with an org, membership; the org's status
-     * has a FIFO entry of its own.
+     * Replies: key, user, usage and, with an org, membership; the org's
+     * status has a FIFO entry of its own.
      */
 
-    n = 2;
+    n = 3;
     share = 0;
 
     if (w->org_len) {
-        n = 3;
+        n = 4;
         share = (rc->org_len == w->org_len
                  && ngx_memcmp(rc->org, w->org, w->org_len) == 0);
     }
@@ -844,6 +964,7 @@ ngx_http_validibot_redis_append_hinted(ngx_http_validibot_conn_t *rc,
 
     p = ngx_http_validibot_redis_keyed(p, &cmd[0], key, 3);
     p = ngx_http_validibot_redis_keyed(p, &cmd[2], user, 3);
+    p = ngx_http_validibot_redis_keyed(p, &cmd[8], usage, 3);
 
     if (w->org_len) {
         p = ngx_http_validibot_redis_keyed(p, &cmd[6], member, 5);
@@ -939,19 +1060,45 @@ ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
     ngx_str_set(&argv[1], "SETNAME");
     ngx_str_set(&argv[2], "validibot-nginx");
 
+    if (rc->track) {
+        ngx_str_set(&argv[2], "validibot-nginx-tracking");
+    }
+
     w = ngx_http_validibot_redis_waiter(rc, NGX_HTTP_VALIDIBOT_W_FIRE);
     if (w == NULL || ngx_http_validibot_redis_append(rc, 3, argv) != NGX_OK) {
         goto failed;
     }
 
-    ngx_str_set(&argv[0], "SCRIPT");
-    ngx_str_set(&argv[1], "LOAD");
-    argv[2] = ngx_http_validibot_script;
+    if (rc->track) {
+        /* CLIENT TRACKING needs the id: it goes when the id comes */
 
-    w = ngx_http_validibot_redis_waiter(rc, NGX_HTTP_VALIDIBOT_W_SCRIPT);
-    if (w == NULL || ngx_http_validibot_redis_append(rc, 3, argv) != NGX_OK) {
-        goto failed;
+        ngx_str_set(&argv[1], "ID");
+
+        w = ngx_http_validibot_redis_waiter(rc,
+                                            NGX_HTTP_VALIDIBOT_W_TRACK_ID);
+        if (w == NULL
+            || ngx_http_validibot_redis_append(rc, 2, argv) != NGX_OK)
+        {
+            goto failed;
+        }
+
+    } else {
+        ngx_str_set(&argv[0], "SCRIPT");
+        ngx_str_set(&argv[1], "LOAD");
+        argv[2] = ngx_http_validibot_script;
+
+        w = ngx_http_validibot_redis_waiter(rc, NGX_HTTP_VALIDIBOT_W_SCRIPT);
+        if (w == NULL
+            || ngx_http_validibot_redis_append(rc, 3, argv) != NGX_OK)
+        {
+            goto failed;
+        }
     }
+
+    /*
+     * The tracking connection goes the same way as the others: TLS,
+     * the resolver and the sentinels apply to it too.
+     */
 
     ngx_http_validibot_redis_arm(rc);
 
@@ -1027,10 +1174,13 @@ ngx_http_validibot_redis_master(ngx_addr_t *master)
                       &redis->conf->addr->name, &master->name);
     }
 
-    for (i = 0; i < redis->conf->connections; i++) {
-        rc = &redis->conns[i];
+    /* the lookup connections, then the tracking connection, if any */
 
-        if (rc->state != NGX_HTTP_VALIDIBOT_RESOLVING) {
+    for (i = 0; i <= redis->conf->connections; i++) {
+        rc = (i < redis->conf->connections) ? &redis->conns[i]
+                                             : redis->track;
+
+        if (rc == NULL || rc->state != NGX_HTTP_VALIDIBOT_RESOLVING) {
             continue;
         }
 
@@ -1071,8 +1221,15 @@ ngx_http_validibot_redis_switched(ngx_addr_t *master)
         return;
     }
 
-    for (i = 0; i < redis->conf->connections; i++) {
-        rc = &redis->conns[i];
+    /* the lookup connections, then the tracking connection, if any */
+
+    for (i = 0; i <= redis->conf->connections; i++) {
+        rc = (i < redis->conf->connections) ? &redis->conns[i]
+                                             : redis->track;
+
+        if (rc == NULL) {
+            continue;
+        }
 
         switch (rc->state) {
 
@@ -1310,6 +1467,17 @@ ngx_http_validibot_redis_close(ngx_http_validibot_conn_t *rc)
 {
     ngx_pool_t  *pool;
 
+    if (rc->ping.timer_set) {
+        ngx_del_timer(&rc->ping);
+    }
+
+    if (rc->subscribed) {
+        /* writes may go unreported from now on */
+        rc->subscribed = 0;
+        ngx_http_validibot_redis->track_handler(
+                                       NGX_HTTP_VALIDIBOT_TRACK_DOWN, NULL);
+    }
+
     if (rc->resolving) {
         ngx_resolve_name_done(rc->resolving);
         rc->resolving = NULL;
@@ -1388,9 +1556,17 @@ ngx_http_validibot_redis_fail_level(ngx_http_validibot_conn_t *rc,
 
     ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_REDIS_ERRORS);
 
-    ngx_log_error(level, redis->log, 0,
-                  "validibot: redis %V: %s, %ui lookup(s) failed",
-                  &redis->conf->addr->name, reason, n);
+    if (rc->track) {
+        ngx_log_error(level, redis->log, 0,
+                      "validibot: redis %V tracking connection: %s, "
+                      "the cache is off until it is back",
+                      &redis->conf->addr->name, reason);
+
+    } else {
+        ngx_log_error(level, redis->log, 0,
+                      "validibot: redis %V: %s, %ui lookup(s) failed",
+                      &redis->conf->addr->name, reason, n);
+    }
 
     ngx_http_validibot_redis_close(rc);
 
@@ -1473,6 +1649,12 @@ ngx_http_validibot_redis_timer_handler(ngx_event_t *ev)
 
     if (rc->state == NGX_HTTP_VALIDIBOT_BACKOFF) {
         rc->state = NGX_HTTP_VALIDIBOT_IDLE;
+
+        /* nothing else would connect it again */
+        if (rc->track && !ngx_exiting && !ngx_terminate) {
+            (void) ngx_http_validibot_redis_connect(rc);
+        }
+
         return;
     }
 
@@ -1636,7 +1818,7 @@ ngx_http_validibot_redis_read_handler(ngx_event_t *rev)
         }
 
         if (n == 0 || n == NGX_ERROR) {
-            if (ngx_queue_empty(&rc->waiters)) {
+            if (ngx_queue_empty(&rc->waiters) && !rc->track) {
                 /* an idle connection closed by Redis: reconnect lazily */
                 ngx_log_error(NGX_LOG_INFO, c->log, 0,
                               "validibot: redis %V closed an idle connection",
@@ -1708,6 +1890,19 @@ ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
     ngx_http_validibot_redis_handler_pt   handler;
 
     redis = ngx_http_validibot_redis;
+
+    if (rc->subscribed
+        && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[0]->len == sizeof("message") - 1
+        && ngx_strncmp(reply->element[0]->str, "message",
+                       sizeof("message") - 1) == 0)
+    {
+        /* a report of writes, between or ahead of PING replies */
+        redis->track_handler(NGX_HTTP_VALIDIBOT_TRACK_MESSAGE,
+                             reply->element[2]);
+        return NGX_OK;
+    }
 
     if (ngx_queue_empty(&rc->waiters)) {
         ngx_http_validibot_redis_fail(rc, "reply nobody asked for");
@@ -1781,6 +1976,15 @@ ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
         ngx_http_validibot_redis_org_status(rc, reply);
         break;
 
+    case NGX_HTTP_VALIDIBOT_W_TRACK_ID:
+    case NGX_HTTP_VALIDIBOT_W_SUBSCRIBE:
+    case NGX_HTTP_VALIDIBOT_W_PING:
+        if (ngx_http_validibot_redis_track_reply(rc, w, reply) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        break;
+
     case NGX_HTTP_VALIDIBOT_W_ROLE:
         if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0
             || reply->element[0]->type != REDIS_REPLY_STRING
@@ -1794,6 +1998,7 @@ ngx_http_validibot_redis_reply(ngx_http_validibot_conn_t *rc,
             ngx_http_validibot_redis_fail(rc, "not the master");
             return NGX_ERROR;
         }
+
         break;
 
     case NGX_HTTP_VALIDIBOT_W_SYNC:
@@ -1988,13 +2193,17 @@ ngx_http_validibot_redis_lookup_reply(ngx_http_validibot_conn_t *rc,
         }
 
         rc->nparts = 0;
-        org = (w->nparts == 3);
+        org = (w->nparts == 4);
 
-        /* key, user and membership; the org's status was read before */
+        /*
+         * key, user, usage and membership; the org's status was read
+         * before
+         */
 
         if (ngx_http_validibot_reply_compose(rc->part[0], rc->part[1],
+                                             rc->part[2],
                                              org ? &rc->status : NULL,
-                                             org ? rc->part[2] : NULL,
+                                             org ? rc->part[3] : NULL,
                                              w->user, w->user_len,
                                              &rc->composed, &result)
             == NGX_HTTP_VALIDIBOT_COMPOSE_OTHER)
@@ -2129,4 +2338,155 @@ ngx_http_validibot_redis_requeue(ngx_http_validibot_conn_t *rc,
     ngx_http_validibot_redis_flush(rc);
 
     return NGX_DONE;
+}
+
+
+/*
+ * The tracking connection's own replies: its id, then tracking on and
+ * subscribed, then PONGs.  NGX_ERROR: the connection failed.
+ */
+
+static ngx_int_t
+ngx_http_validibot_redis_track_reply(ngx_http_validibot_conn_t *rc,
+    ngx_http_validibot_waiter_t *w, redisReply *reply)
+{
+    u_char                      *p;
+    ngx_str_t                   *argv;
+    ngx_uint_t                   i, argc;
+    ngx_http_validibot_redis_t  *redis;
+    u_char                       id[NGX_INT64_LEN];
+
+    redis = ngx_http_validibot_redis;
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, redis->log, 0,
+                      "validibot: redis %V refused the tracking "
+                      "connection: %*s", &redis->conf->addr->name,
+                      ngx_min(reply->len, 256), reply->str);
+        ngx_http_validibot_redis_fail(rc, "tracking refused");
+        return NGX_ERROR;
+    }
+
+    switch (w->type) {
+
+    case NGX_HTTP_VALIDIBOT_W_TRACK_ID:
+
+        if (reply->type != REDIS_REPLY_INTEGER || reply->integer < 0) {
+            ngx_http_validibot_redis_fail(rc, "CLIENT ID failed");
+            return NGX_ERROR;
+        }
+
+        /* from the heap, freed below: a reconnect must not grow a pool */
+
+        argc = 6 + 2 * redis->ntrack_prefixes;
+        argv = ngx_alloc(argc * sizeof(ngx_str_t), redis->log);
+        if (argv == NULL) {
+            ngx_http_validibot_redis_fail(rc, "out of memory");
+            return NGX_ERROR;
+        }
+
+        p = ngx_sprintf(id, "%L", (int64_t) reply->integer);
+
+        ngx_str_set(&argv[0], "CLIENT");
+        ngx_str_set(&argv[1], "TRACKING");
+        ngx_str_set(&argv[2], "ON");
+        ngx_str_set(&argv[3], "REDIRECT");
+        argv[4].data = id;
+        argv[4].len = p - id;
+        ngx_str_set(&argv[5], "BCAST");
+
+        for (i = 0; i < redis->ntrack_prefixes; i++) {
+            ngx_str_set(&argv[6 + 2 * i], "PREFIX");
+            argv[7 + 2 * i] = redis->track_prefixes[i];
+        }
+
+        if (ngx_http_validibot_redis_waiter(rc,
+                                            NGX_HTTP_VALIDIBOT_W_HANDSHAKE)
+            == NULL
+            || ngx_http_validibot_redis_append(rc, argc, argv) != NGX_OK)
+        {
+            ngx_free(argv);
+            ngx_http_validibot_redis_fail(rc, "out of memory");
+            return NGX_ERROR;
+        }
+
+        ngx_str_set(&argv[0], "SUBSCRIBE");
+        ngx_str_set(&argv[1], "__redis__:invalidate");
+
+        if (ngx_http_validibot_redis_waiter(rc,
+                                            NGX_HTTP_VALIDIBOT_W_SUBSCRIBE)
+            == NULL
+            || ngx_http_validibot_redis_append(rc, 2, argv) != NGX_OK)
+        {
+            ngx_free(argv);
+            ngx_http_validibot_redis_fail(rc, "out of memory");
+            return NGX_ERROR;
+        }
+
+        ngx_free(argv);
+        ngx_http_validibot_redis_flush(rc);
+
+        return NGX_OK;
+
+    case NGX_HTTP_VALIDIBOT_W_SUBSCRIBE:
+
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
+            || reply->element[0]->type != REDIS_REPLY_STRING
+            || reply->element[0]->len != sizeof("subscribe") - 1
+            || ngx_strncmp(reply->element[0]->str, "subscribe",
+                           sizeof("subscribe") - 1) != 0)
+        {
+            ngx_http_validibot_redis_fail(rc, "SUBSCRIBE failed");
+            return NGX_ERROR;
+        }
+
+        rc->subscribed = 1;
+        rc->backoff = 0;
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, redis->log, 0,
+                       "validibot: redis %V tracking", rc->peer.name);
+
+        ngx_add_timer(&rc->ping, redis->track_ping);
+
+        redis->track_handler(NGX_HTTP_VALIDIBOT_TRACK_UP, NULL);
+
+        return NGX_OK;
+
+    default: /* NGX_HTTP_VALIDIBOT_W_PING: ["pong", ""] once subscribed */
+        return NGX_OK;
+    }
+}
+
+
+/*
+ * With RESP2 a broken redirect goes unreported: a PING that is not
+ * answered within validibot_redis_timeout fails the connection (the
+ * timer of its waiter), which drops the cache.
+ */
+
+static void
+ngx_http_validibot_redis_ping_handler(ngx_event_t *ev)
+{
+    ngx_str_t                   argv[1];
+    ngx_http_validibot_conn_t  *rc;
+
+    rc = ev->data;
+
+    if (!rc->subscribed) {
+        return;
+    }
+
+    ngx_str_set(&argv[0], "PING");
+
+    if (ngx_http_validibot_redis_waiter(rc, NGX_HTTP_VALIDIBOT_W_PING) == NULL
+        || ngx_http_validibot_redis_append(rc, 1, argv) != NGX_OK)
+    {
+        ngx_http_validibot_redis_fail(rc, "out of memory");
+        return;
+    }
+
+    ngx_http_validibot_redis_arm(rc);
+    ngx_http_validibot_redis_flush(rc);
+
+    ngx_add_timer(&rc->ping, ngx_http_validibot_redis->track_ping);
 }

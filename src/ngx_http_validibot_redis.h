@@ -108,4 +108,35 @@ ngx_int_t ngx_http_validibot_redis_command(ngx_uint_t argc,
 ngx_int_t ngx_http_validibot_redis_test_connect(ngx_connection_t *c);
 
 
+/*
+ * The tracking connection of validibot_cache: a connection of its own
+ * that asks Redis to report every write under the given prefixes (Redis
+ * client-side caching, BCAST mode, RESP2: "CLIENT TRACKING ON REDIRECT
+ * <its own id> BCAST PREFIX ..." and "SUBSCRIBE __redis__:invalidate"),
+ * PINGs every "ping" ms and reconnects by itself.  The handler hears:
+ *
+ *   UP       subscribed: from now on every write is reported
+ *   DOWN     lost (closed, failed, a PING unanswered in time): writes
+ *            may have gone unreported
+ *   MESSAGE  "reply" is the report: an array of key names, or a nil
+ *            for FLUSHALL / FLUSHDB
+ */
+#define NGX_HTTP_VALIDIBOT_TRACK_UP       0
+#define NGX_HTTP_VALIDIBOT_TRACK_DOWN     1
+#define NGX_HTTP_VALIDIBOT_TRACK_MESSAGE  2
+
+typedef void (*ngx_http_validibot_track_handler_pt)(ngx_uint_t event,
+    redisReply *reply);
+
+ngx_int_t ngx_http_validibot_redis_track(ngx_str_t *prefixes,
+    ngx_uint_t nprefixes, ngx_msec_t ping,
+    ngx_http_validibot_track_handler_pt handler);
+
+/*
+ * Reads what the tracking connection has received by now, epoll or not:
+ * a report may sit unread while this event loop iteration serves a hit.
+ */
+void ngx_http_validibot_redis_track_drain(void);
+
+
 #endif /* _NGX_HTTP_VALIDIBOT_REDIS_H_INCLUDED_ */

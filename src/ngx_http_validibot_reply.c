@@ -133,7 +133,8 @@ ngx_http_validibot_reply_fields(const redisReply *r, size_t n)
 
 int
 ngx_http_validibot_reply_compose(redisReply *key, redisReply *user_part,
-    redisReply *status, redisReply *member, const unsigned char *user,
+    redisReply *usage, redisReply *status, redisReply *member,
+    const unsigned char *user,
     size_t user_len, ngx_http_validibot_composed_t *out,
     const redisReply **result)
 {
@@ -156,9 +157,10 @@ ngx_http_validibot_reply_compose(redisReply *key, redisReply *user_part,
 
     part[0] = key;
     part[1] = user_part;
-    part[2] = status;
-    part[3] = member;
-    nparts = status ? NGX_HTTP_VALIDIBOT_MAX_PARTS : 2;
+    part[2] = usage;
+    part[3] = status;
+    part[4] = member;
+    nparts = status ? NGX_HTTP_VALIDIBOT_MAX_PARTS : 3;
 
     for (i = 0; i < nparts; i++) {
         if (part[i] == NULL) {
@@ -199,11 +201,19 @@ ngx_http_validibot_reply_compose(redisReply *key, redisReply *user_part,
         return NGX_HTTP_VALIDIBOT_COMPOSE_OK;
     }
 
+    /* the usage record's last_used_at and the org's status: one value */
+
+    for (i = 2; i < nparts && i < 4; i++) {
+        if (part[i]->type != REDIS_REPLY_STRING
+            && part[i]->type != REDIS_REPLY_NIL)
+        {
+            return NGX_HTTP_VALIDIBOT_COMPOSE_OK;
+        }
+    }
+
     if (nparts == NGX_HTTP_VALIDIBOT_MAX_PARTS
-        && ((part[2]->type != REDIS_REPLY_STRING
-             && part[2]->type != REDIS_REPLY_NIL)
-            || ngx_http_validibot_reply_fields(part[3],
-                                   NGX_HTTP_VALIDIBOT_MEMBER_FIELDS) != 0))
+        && ngx_http_validibot_reply_fields(part[4],
+                                   NGX_HTTP_VALIDIBOT_MEMBER_FIELDS) != 0)
     {
         return NGX_HTTP_VALIDIBOT_COMPOSE_OK;
     }
@@ -216,7 +226,7 @@ ngx_http_validibot_reply_compose(redisReply *key, redisReply *user_part,
         e[NGX_HTTP_VALIDIBOT_F_USER + i] = part[0]->element[i];
     }
 
-    e[NGX_HTTP_VALIDIBOT_F_LAST_USED_AT] = part[0]->element[7];
+    e[NGX_HTTP_VALIDIBOT_F_LAST_USED_AT] = part[2];
 
     for (i = 0; i < 3; i++) {
         e[NGX_HTTP_VALIDIBOT_F_USER_ACTIVE + i] = part[1]->element[i];
@@ -225,9 +235,9 @@ ngx_http_validibot_reply_compose(redisReply *key, redisReply *user_part,
     e[NGX_HTTP_VALIDIBOT_F_USER_SUPERUSER] = part[1]->element[3];
 
     if (nparts == NGX_HTTP_VALIDIBOT_MAX_PARTS) {
-        e[NGX_HTTP_VALIDIBOT_F_ORG_STATUS] = part[2];
-        e[NGX_HTTP_VALIDIBOT_F_MEMBER_ACTIVE] = part[3]->element[0];
-        e[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES] = part[3]->element[1];
+        e[NGX_HTTP_VALIDIBOT_F_ORG_STATUS] = part[3];
+        e[NGX_HTTP_VALIDIBOT_F_MEMBER_ACTIVE] = part[4]->element[0];
+        e[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES] = part[4]->element[1];
 
     } else {
         e[NGX_HTTP_VALIDIBOT_F_ORG_STATUS] = &out->nil;

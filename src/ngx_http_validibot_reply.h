@@ -68,25 +68,26 @@ int ngx_http_validibot_reply_decode(const redisReply *reply,
  * instead of the script, in one round trip:
  *
  *   key     HMGET key:<id>  user digest digest_version expires_at
- *                           revoked_at created_at label last_used_at
+ *                           revoked_at created_at label
  *   user    HMGET user:<user>  is_active email name is_superuser
+ *   usage   HGET usage:<id> last_used_at
  *   status  HGET org:<org> status             (only with an org)
  *   member  HMGET member:<org>:<user>  is_active roles   (only with an org)
  *
  * ngx_http_validibot_reply_compose() turns these replies (status and
- * member both NULL without an org) into the reply the script would have
- * given, built in "out", for ngx_http_validibot_reply_decode().  "user"
- * is the guessed owner.  It
+ * member both NULL without an org; usage is a string or a nil) into the
+ * reply the script would have given, built in "out", for
+ * ngx_http_validibot_reply_decode().  "user" is the guessed owner.  It
  * returns NGX_HTTP_VALIDIBOT_COMPOSE_OTHER when the key record names
  * another owner (or none that can be hinted): its user and membership
  * reads are of no use, ask the script.  Otherwise *result is the script's
  * reply (an empty array when the key record is gone), or the first error
  * part, or, for a part of a wrong shape, a nil that the decoder refuses.
  */
-#define NGX_HTTP_VALIDIBOT_KEY_FIELDS     8
+#define NGX_HTTP_VALIDIBOT_KEY_FIELDS     7
 #define NGX_HTTP_VALIDIBOT_USER_FIELDS    4
 #define NGX_HTTP_VALIDIBOT_MEMBER_FIELDS  2
-#define NGX_HTTP_VALIDIBOT_MAX_PARTS      4
+#define NGX_HTTP_VALIDIBOT_MAX_PARTS      5
 
 #define NGX_HTTP_VALIDIBOT_COMPOSE_OK     0
 #define NGX_HTTP_VALIDIBOT_COMPOSE_OTHER  1
@@ -98,9 +99,9 @@ typedef struct {
 } ngx_http_validibot_composed_t;
 
 int ngx_http_validibot_reply_compose(redisReply *key, redisReply *user_part,
-    redisReply *status, redisReply *member, const unsigned char *user,
-    size_t user_len, ngx_http_validibot_composed_t *out,
-    const redisReply **result);
+    redisReply *usage, redisReply *status, redisReply *member,
+    const unsigned char *user, size_t user_len,
+    ngx_http_validibot_composed_t *out, const redisReply **result);
 
 
 /*

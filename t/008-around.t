@@ -38,7 +38,7 @@ our $never_id = key_public_id($never);
 sub usage_seen {
     my ($body) = @_;
     Time::HiRes::sleep(0.05);
-    my $r = Validibot::Test::redis_cmd('HMGET', "validibot:key:$::soon_id",
+    my $r = Validibot::Test::redis_cmd('HMGET', "validibot:usage:$::soon_id",
                                        'last_used_at', 'last_used_ip');
     my $at = $r->[0] // 'none';
     $at = 'recent' if $at =~ /^\d+$/ && abs($at - time()) < 30;
@@ -129,9 +129,9 @@ GET /orgs/acme/me
 
 
 
-=== TEST 6: usage record: last_used_at and last_used_ip written after a success
+=== TEST 6: usage record: last_used_at and last_used_ip written after a success, in validibot:usage:<public_id>, not in the key record
 --- init
-Validibot::Test::redis_cmd('HDEL', "validibot:key:$::soon_id", 'last_used_at', 'last_used_ip');
+Validibot::Test::redis_cmd('DEL', "validibot:usage:$::soon_id");
 --- http_config eval: $::HttpConfig
 --- config eval
 "location /t { validibot_auth API; $::Up }"
@@ -140,16 +140,22 @@ GET /t
 --- more_headers eval
 "Authorization: Bearer $::soon"
 --- response_body_filters eval
-sub { ::usage_seen($_[0]) }
+sub {
+    my $seen = ::usage_seen($_[0]);
+    my $k = Validibot::Test::redis_cmd('HMGET', "validibot:key:$::soon_id",
+                                       'last_used_at', 'last_used_ip');
+    $seen . "key record: " . join(',', map { $_ // 'none' } @$k) . "\n"
+}
 --- response_body
 up GET
 at=recent ip=127.0.0.1
+key record: none,none
 
 
 
 === TEST 7: usage record: at most once per interval per key (read with the lookup)
 --- init
-Validibot::Test::redis_cmd('HDEL', "validibot:key:$::soon_id", 'last_used_at', 'last_used_ip');
+Validibot::Test::redis_cmd('DEL', "validibot:usage:$::soon_id");
 $::n = 0;
 --- http_config eval: $::HttpConfig
 --- config eval
@@ -162,7 +168,7 @@ $::n = 0;
 --- response_body_filters eval
 sub {
     my $seen = ::usage_seen($_[0]);
-    my $key = "validibot:key:$::soon_id";
+    my $key = "validibot:usage:$::soon_id";
     # after the first: mark the ip (a second write would overwrite it);
     # after the second: make the last use older than the interval (1h)
     if (++$::n == 1) {
@@ -180,7 +186,7 @@ sub {
 
 === TEST 8: validibot_usage_interval off: nothing is written
 --- init
-Validibot::Test::redis_cmd('HDEL', "validibot:key:$::soon_id", 'last_used_at', 'last_used_ip');
+Validibot::Test::redis_cmd('DEL', "validibot:usage:$::soon_id");
 --- http_config eval: $::HttpConfig . "validibot_usage_interval off;"
 --- config eval
 "location /t { validibot_auth API; $::Up }"
@@ -198,7 +204,7 @@ at=none ip=none
 
 === TEST 9: usage record: a refused key (wrong secret) writes nothing
 --- init
-Validibot::Test::redis_cmd('HDEL', "validibot:key:$::soon_id", 'last_used_at', 'last_used_ip');
+Validibot::Test::redis_cmd('DEL', "validibot:usage:$::soon_id");
 --- http_config eval: $::HttpConfig
 --- config eval
 "location /t { validibot_auth API; $::Up }"

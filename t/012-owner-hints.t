@@ -425,9 +425,11 @@ sub {
                             [map { "/o/acme/$_" } 1 .. 30],
                             "Bearer $::key");
         my $c = ::counts();
+        # every lookup also reads its usage record with one HGET
+        my $org = $c->{hget} - 30;
         push @out, "$st evalsha=$c->{evalsha} hmget=$c->{hmget} org read "
-                   . ($c->{hget} == 30 ? 'by each' : $c->{hget} < 30
-                      ? 'shared' : "$c->{hget} times");
+                   . ($org == 30 ? 'by each' : $org < 30
+                      ? 'shared' : "$org times");
     }
     join("\n", @out) . "\n";
 }

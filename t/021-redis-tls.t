@@ -68,6 +68,28 @@ sub conf {
     return $c;
 }
 
+# validibot_cache over rediss://: waits until the tracking connection is
+# subscribed on the TLS port, and after the next response runs $write
+sub tracked_then {
+    my ($write) = @_;
+    my $i = 0;
+    return sub {
+        my $body = $_[0];
+        my $n = $i++;
+        if ($n == 0) {
+            for (1 .. 400) {
+                my $l = Validibot::Test::redis_cmd('CLIENT', 'LIST');
+                return $body
+                    if $l =~ /^(?=.*name=validibot-nginx-tracking )(?=.*sub=1 )(?=.*laddr=127\.0\.0\.1:$ENV{TEST_NGINX_TLS_PORT} ).*$/m;
+                Time::HiRes::sleep(0.025);
+            }
+            die "no tracking connection on the TLS port";
+        }
+        $write->() if $n == 2;
+        return $body;
+    };
+}
+
 run_tests();
 
 __DATA__
@@ -300,3 +322,26 @@ qr/no "validibot_redis_ssl_certificate_key" for "validibot_redis_ssl_certificate
 --- must_die
 --- error_log
 "/nonexistent/ca.crt"
+
+
+
+=== TEST 14: validibot_cache over rediss://: the tracking connection shakes hands too, and a deleted key is refused by the next request
+--- init
+::seed();
+--- http_config eval
+$::HttpConfig . "    validibot_cache zone=keys:1m;\n"
+--- config eval
+$::Config . "    location = /ready { return 200 \"ready\\n\"; }\n"
+--- request eval
+["GET /ready", "GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["", "Authorization: Bearer $::ok", "Authorization: Bearer $::ok",
+ "Authorization: Bearer $::ok"]
+--- response_body_filters eval
+::tracked_then(sub {
+    Validibot::Test::redis_cmd('DEL', 'validibot:key:' . ::key_public_id($::ok));
+})
+--- error_code eval
+[200, 200, 200, 401]
+--- no_error_log
+[error]

@@ -682,7 +682,8 @@ vt_cmd_user_remove(vt_ctx_t *ctx)
             vt_append(ctx, "HGET", names[i], "user", VT_END);
         }
 
-        keys = vt_alloc((n + 1) * sizeof(char *));
+        /* each key record and its usage record */
+        keys = vt_alloc((2 * n + 1) * sizeof(char *));
 
         for (i = 0, nk = 0; i < n; i++) {
             r = vt_read(ctx);
@@ -691,6 +692,7 @@ vt_cmd_user_remove(vt_ctx_t *ctx)
 
             if (r->type == REDIS_REPLY_STRING && strcmp(r->str, user) == 0) {
                 keys[nk++] = names[i];
+                keys[nk++] = vt_key(ctx, "usage", names[i] + skip, NULL);
             }
         }
 
@@ -726,7 +728,7 @@ vt_cmd_user_remove(vt_ctx_t *ctx)
         vt_jw_key(&j, "keys");
         vt_jw_arr(&j);
 
-        for (i = 0; i < nk; i++) {
+        for (i = 0; i < nk; i += 2) {
             vt_jw_str(&j, keys[i] + skip);
         }
 
@@ -736,7 +738,7 @@ vt_cmd_user_remove(vt_ctx_t *ctx)
 
     } else {
         printf("removed user %s, %zu membership%s and %zu key%s\n", user,
-               nm, nm == 1 ? "" : "s", nk, nk == 1 ? "" : "s");
+               nm, nm == 1 ? "" : "s", nk / 2, nk == 2 ? "" : "s");
     }
 
     return VT_EXIT_OK;

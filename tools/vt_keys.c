@@ -30,6 +30,7 @@
 typedef struct {
     const char        *public_id;
     const redisReply  *h;             /* HGETALL */
+    const redisReply  *u;             /* HGETALL of the usage record */
     const char        *user;
     int64_t            created_at;    /* for sorting */
 } vt_keyrow_t;
@@ -225,7 +226,7 @@ vt_human_time(const char *raw, const char *none)
 
 static void
 vt_key_json(vt_ctx_t *ctx, vt_jw_t *j, const char *pid, const redisReply *h,
-    const char *user_status)
+    const redisReply *u, const char *user_status)
 {
     const char  *dv;
 
@@ -249,9 +250,9 @@ vt_key_json(vt_ctx_t *ctx, vt_jw_t *j, const char *pid, const redisReply *h,
     vt_jw_key(j, "revoked_at");
     vt_jw_time(j, vt_hash_str(h, "revoked_at"));
     vt_jw_key(j, "last_used_at");
-    vt_jw_time(j, vt_hash_str(h, "last_used_at"));
+    vt_jw_time(j, vt_hash_str(u, "last_used_at"));
     vt_jw_key(j, "last_used_ip");
-    vt_jw_str(j, vt_hash_str(h, "last_used_ip"));
+    vt_jw_str(j, vt_hash_str(u, "last_used_ip"));
     vt_jw_key(j, "rotated_from");
     vt_jw_str(j, vt_hash_str(h, "rotated_from"));
 
@@ -539,7 +540,7 @@ vt_cmd_list(vt_ctx_t *ctx)
     size_t        w[8];
     char        **names;
     const char   *user, *cell[8];
-    redisReply   *h;
+    redisReply   *h, *u;
     vt_jw_t       j;
     vt_keyrow_t  *rows;
     static const char  *heads[8] = { "PUBLIC_ID", "USER", "LABEL", "STATE",
@@ -575,10 +576,13 @@ vt_cmd_list(vt_ctx_t *ctx)
 
         rows[nrows++].public_id = names[i] + skip;
         vt_append(ctx, "HGETALL", names[i], VT_END);
+        vt_append(ctx, "HGETALL",
+                  vt_key(ctx, "usage", names[i] + skip, NULL), VT_END);
     }
 
     for (i = 0, k = 0; i < nrows; i++) {
         h = vt_read(ctx);
+        u = vt_read(ctx);
 
         if (h->type != REDIS_REPLY_ARRAY) {
             /* another type under a key name: not a key record */
@@ -587,6 +591,7 @@ vt_cmd_list(vt_ctx_t *ctx)
 
         rows[k] = rows[i];
         rows[k].h = h;
+        rows[k].u = u;
         rows[k].user = vt_record_user(h);
 
         if (rows[k].user == NULL
@@ -608,7 +613,8 @@ vt_cmd_list(vt_ctx_t *ctx)
         vt_jw_arr(&j);
 
         for (i = 0; i < nrows; i++) {
-            vt_key_json(ctx, &j, rows[i].public_id, rows[i].h, NULL);
+            vt_key_json(ctx, &j, rows[i].public_id, rows[i].h, rows[i].u,
+                        NULL);
         }
 
         vt_jw_end_arr(&j);
@@ -647,7 +653,8 @@ vt_cmd_list(vt_ctx_t *ctx)
             cell[4] = vt_human_time(vt_hash_str(h, "created_at"), "-");
             cell[5] = vt_human_time(vt_hash_str(h, "expires_at"), "never");
             cell[6] = vt_human_time(vt_hash_str(h, "revoked_at"), "-");
-            cell[7] = vt_human_time(vt_hash_str(h, "last_used_at"), "-");
+            cell[7] = vt_human_time(vt_hash_str(rows[i].u, "last_used_at"),
+                                    "-");
 
             if (*cell[2] == '\0') {
                 cell[2] = "-";
@@ -676,7 +683,7 @@ int
 vt_cmd_show(vt_ctx_t *ctx)
 {
     const char   *pid, *user, *dv, *label, *ustatus, *rf, *ip;
-    redisReply   *h, *u;
+    redisReply   *h, *u, *uh;
     vt_jw_t       j;
 
     pid = vt_public_id_arg(ctx->args[0]);
@@ -691,13 +698,15 @@ vt_cmd_show(vt_ctx_t *ctx)
     u = vt_cmd(ctx, "HGET", vt_key(ctx, "user", user, NULL), "is_active",
                VT_END);
 
+    uh = vt_cmd(ctx, "HGETALL", vt_key(ctx, "usage", pid, NULL), VT_END);
+
     ustatus = (u->type == REDIS_REPLY_NIL) ? "missing"
               : (u->type == REDIS_REPLY_STRING && strcmp(u->str, "1") == 0)
                 ? "active" : "inactive";
 
     if (ctx->json) {
         vt_jw_init(&j, stdout);
-        vt_key_json(ctx, &j, pid, h, ustatus);
+        vt_key_json(ctx, &j, pid, h, uh, ustatus);
         vt_jw_done(&j);
 
         return VT_EXIT_OK;
@@ -706,7 +715,7 @@ vt_cmd_show(vt_ctx_t *ctx)
     dv = vt_hash_str(h, "digest_version");
     label = vt_hash_str(h, "label");
     rf = vt_hash_str(h, "rotated_from");
-    ip = vt_hash_str(h, "last_used_ip");
+    ip = vt_hash_str(uh, "last_used_ip");
 
     printf("public_id       %s\n", pid);
     printf("user            %s (%s)\n", vt_sanitize(user), ustatus);
@@ -721,7 +730,7 @@ vt_cmd_show(vt_ctx_t *ctx)
            vt_human_time(vt_hash_str(h, "revoked_at"), "-"));
     printf("rotated_from    %s\n", (rf && *rf) ? vt_sanitize(rf) : "-");
     printf("last_used_at    %s\n",
-           vt_human_time(vt_hash_str(h, "last_used_at"), "-"));
+           vt_human_time(vt_hash_str(uh, "last_used_at"), "-"));
     printf("last_used_ip    %s\n", (ip && *ip) ? vt_sanitize(ip) : "-");
 
     return VT_EXIT_OK;
@@ -813,6 +822,8 @@ vt_cmd_delete(vt_ctx_t *ctx)
     if (r->type != REDIS_REPLY_INTEGER || r->integer == 0) {
         vt_no_such_key(ctx, pid);
     }
+
+    (void) vt_cmd(ctx, "DEL", vt_key(ctx, "usage", pid, NULL), VT_END);
 
     if (ctx->json) {
         vt_jw_init(&j, stdout);
@@ -1151,7 +1162,7 @@ vt_cmd_verify(vt_ctx_t *ctx)
 
     r = vt_cmd(ctx, "EVAL", NGX_HTTP_VALIDIBOT_SCRIPT, "1",
                vt_key(ctx, "key", pid, NULL), ctx->prefix, org ? org : "",
-               VT_END);
+               pid, VT_END);
 
     if (ngx_http_validibot_reply_decode(r, &rec) != 0) {
         vt_wipe(token, strlen(token));
@@ -1445,7 +1456,7 @@ vt_cmd_import(vt_ctx_t *ctx)
     int           argc;
     char         *buf, *p, *end, *nl, *e;
     size_t        len, line, n, cap, i;
-    const char   *file, *argv[24];
+    const char   *file, *ukey, *argv[24];
     vt_jw_t       j;
     vt_import_t  *imps, *ni;
 
@@ -1529,11 +1540,20 @@ vt_cmd_import(vt_ctx_t *ctx)
             vt_import_field(created_at);
             vt_import_field(expires_at);
             vt_import_field(revoked_at);
-            vt_import_field(last_used_at);
             vt_import_field(rotated_from);
 
             vt_queue(ctx, "DEL", argv[1], VT_END);
             vt_queuev(ctx, argc, argv);
+
+            /* usage lives in a record of its own (docs/redis-schema.md) */
+
+            ukey = vt_key(ctx, "usage", imps[i].public_id, NULL);
+            vt_queue(ctx, "DEL", ukey, VT_END);
+
+            if (imps[i].last_used_at) {
+                vt_queue(ctx, "HSET", ukey, "last_used_at",
+                         imps[i].last_used_at, VT_END);
+            }
         }
 
         if (vt_exec(ctx) != 0) {

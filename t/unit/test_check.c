@@ -112,6 +112,7 @@ reset(unsigned org, const uint32_t *need, size_t nneed)
     chk.org = org;
     chk.need = need;
     chk.nneed = nneed;
+    chk.verified = 0;
     chk.superusers = 0;
     chk.superuser = 0;
 }
@@ -216,6 +217,31 @@ main(void)
     ok(is(st, NGX_HTTP_VALIDIBOT_OK, NULL)
        && sha_finals == 2 && compares == 1,
        "hit: 2 SHA-256 finishes, 1 compare (%d, %d)", sha_finals, compares);
+    ok(chk.secret_ok, "hit: secret_ok");
+
+    /* a cache hit whose tag matched: the digest is not computed again */
+
+    good(&rec);
+    reset(0, NULL, 0);
+    chk.verified = 1;
+    sha_finals = compares = 0;
+    st = run(&rec);
+    ok(is(st, NGX_HTTP_VALIDIBOT_OK, NULL) && chk.secret_ok
+       && sha_finals == 0 && compares == 0,
+       "verified: no SHA-256, no compare (%d, %d)", sha_finals, compares);
+
+    good(&rec);
+    set(&rec, NGX_HTTP_VALIDIBOT_F_REVOKED_AT, "1700000000");
+    reset(0, NULL, 0);
+    chk.verified = 1;
+    ok(is(run(&rec), NGX_HTTP_VALIDIBOT_REVOKED, "revoked"),
+       "verified: every other rule still applies (revoked)");
+
+    good(&rec);
+    set(&rec, NGX_HTTP_VALIDIBOT_F_DIGEST, "00");
+    reset(0, NULL, 0);
+    (void) run(&rec);
+    ok(!chk.secret_ok, "a digest mismatch: no secret_ok");
 
     memset(&rec, 0, sizeof(rec));
     sha_finals = compares = 0;

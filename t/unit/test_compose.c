@@ -16,9 +16,9 @@
 
 
 #define NIL   "$-1\r\n"
-#define KEY   "*8\r\n$1\r\n7\r\n$3\r\ndig\r\n$1\r\n1\r\n$10\r\n1795536000" \
-              "\r\n$0\r\n\r\n$10\r\n1700000000\r\n$2\r\nCI\r\n$10\r\n" \
-              "1700000100\r\n"
+#define KEY   "*7\r\n$1\r\n7\r\n$3\r\ndig\r\n$1\r\n1\r\n$10\r\n1795536000" \
+              "\r\n$0\r\n\r\n$10\r\n1700000000\r\n$2\r\nCI\r\n"
+#define USED  "$10\r\n1700000100\r\n"
 #define USER  "*4\r\n$1\r\n1\r\n$14\r\nci@example.com\r\n$2\r\nCi\r\n" \
               "$1\r\n1\r\n"
 #define ORG   "$6\r\nactive\r\n"
@@ -75,11 +75,11 @@ run(const char *stream, size_t n, const char *user,
         return -2;
     }
 
-    /* two parts: no org; four: with an org's status and membership */
+    /* three parts: no org; five: with an org's status and membership */
 
-    return ngx_http_validibot_reply_compose(part[0], part[1],
-                                            n == 4 ? part[2] : NULL,
-                                            n == 4 ? part[3] : NULL,
+    return ngx_http_validibot_reply_compose(part[0], part[1], part[2],
+                                            n == 5 ? part[3] : NULL,
+                                            n == 5 ? part[4] : NULL,
                                             (const unsigned char *) user,
                                             strlen(user), out, result);
 }
@@ -95,9 +95,9 @@ main(void)
 
     /* all four parts: the script's reply, field by field */
 
-    rc = run(KEY USER ORG MEM, 4, "7", &out, &result);
+    rc = run(KEY USER USED ORG MEM, 5, "7", &out, &result);
     ok(rc == NGX_HTTP_VALIDIBOT_COMPOSE_OK && result == &out.top,
-       "four parts compose");
+       "five parts compose");
     ok(ngx_http_validibot_reply_decode(result, &rec) == 0 && rec.found,
        "and decode as a found record");
     ok(span_is(&rec.field[NGX_HTTP_VALIDIBOT_F_USER], "7")
@@ -119,32 +119,33 @@ main(void)
        && span_is(&rec.field[NGX_HTTP_VALIDIBOT_F_USER_SUPERUSER], "1"),
        "every field where the script puts it");
 
-    /* no org: two parts, org and membership absent */
+    /* no org: three parts, org and membership absent */
 
-    rc = run(KEY USER, 2, "7", &out, &result);
+    rc = run(KEY USER USED, 3, "7", &out, &result);
     ok(rc == NGX_HTTP_VALIDIBOT_COMPOSE_OK && result == &out.top
        && ngx_http_validibot_reply_decode(result, &rec) == 0 && rec.found
        && rec.field[NGX_HTTP_VALIDIBOT_F_ORG_STATUS].data == NULL
        && rec.field[NGX_HTTP_VALIDIBOT_F_MEMBER_ACTIVE].data == NULL
        && rec.field[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].data == NULL
        && span_is(&rec.field[NGX_HTTP_VALIDIBOT_F_NAME], "Ci"),
-       "two parts: no org, as the script with \"\"");
+       "three parts: no org, as the script with \"\"");
 
     /* nils in the user, org and membership parts stay nils */
 
-    rc = run(KEY "*4\r\n" NIL NIL NIL NIL NIL "*2\r\n" NIL NIL, 4, "7", &out,
-             &result);
+    rc = run(KEY "*4\r\n" NIL NIL NIL NIL NIL NIL "*2\r\n" NIL NIL, 5, "7",
+             &out, &result);
     ok(rc == NGX_HTTP_VALIDIBOT_COMPOSE_OK
        && ngx_http_validibot_reply_decode(result, &rec) == 0 && rec.found
        && rec.field[NGX_HTTP_VALIDIBOT_F_USER_ACTIVE].data == NULL
        && rec.field[NGX_HTTP_VALIDIBOT_F_USER_SUPERUSER].data == NULL
        && rec.field[NGX_HTTP_VALIDIBOT_F_ORG_STATUS].data == NULL
-       && rec.field[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].data == NULL,
-       "user, org and membership missing: nils, as from the script");
+       && rec.field[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].data == NULL
+       && rec.field[NGX_HTTP_VALIDIBOT_F_LAST_USED_AT].data == NULL,
+       "user, usage, org and membership missing: nils, as from the script");
 
     /* the key record is gone: the script's {} */
 
-    rc = run("*8\r\n" NIL NIL NIL NIL NIL NIL NIL NIL USER ORG MEM, 4, "7",
+    rc = run("*7\r\n" NIL NIL NIL NIL NIL NIL NIL USER USED ORG MEM, 5, "7",
              &out, &result);
     ok(rc == NGX_HTTP_VALIDIBOT_COMPOSE_OK && result == &out.top
        && result->elements == 0
@@ -153,63 +154,70 @@ main(void)
 
     /* another owner: ask the script */
 
-    rc = run(KEY USER ORG MEM, 4, "8", &out, &result);
+    rc = run(KEY USER USED ORG MEM, 5, "8", &out, &result);
     ok(rc == NGX_HTTP_VALIDIBOT_COMPOSE_OTHER, "hinted 8, record says 7");
-    rc = run(KEY USER ORG MEM, 4, "77", &out, &result);
+    rc = run(KEY USER USED ORG MEM, 5, "77", &out, &result);
     ok(rc == NGX_HTTP_VALIDIBOT_COMPOSE_OTHER, "hinted 77, record says 7");
-    rc = run("*8\r\n$0\r\n\r\n" NIL NIL NIL NIL NIL NIL NIL USER, 2, "7",
+    rc = run("*7\r\n$0\r\n\r\n" NIL NIL NIL NIL NIL NIL USER USED, 3, "7",
              &out, &result);
     ok(rc == NGX_HTTP_VALIDIBOT_COMPOSE_OTHER,
        "an empty owner: the script decides (and refuses)");
 
     /* an error in any part is handed over as it is */
 
-    rc = run(KEY USER "-WRONGTYPE Operation against a key\r\n" MEM, 4, "7",
-             &out, &result);
+    rc = run(KEY USER USED "-WRONGTYPE Operation against a key\r\n" MEM, 5,
+             "7", &out, &result);
     ok(rc == NGX_HTTP_VALIDIBOT_COMPOSE_OK
        && result->type == REDIS_REPLY_ERROR
        && strncmp(result->str, "WRONGTYPE", 9) == 0
        && ngx_http_validibot_reply_decode(result, &rec) == -1,
        "an error in the org part: that error, which decode refuses");
-    rc = run("-ERR boom\r\n" USER, 2, "7", &out, &result);
+    rc = run("-ERR boom\r\n" USER USED, 3, "7", &out, &result);
     ok(rc == NGX_HTTP_VALIDIBOT_COMPOSE_OK
        && result->type == REDIS_REPLY_ERROR
        && ngx_http_validibot_reply_decode(result, &rec) == -1,
        "an error in the key part");
-    rc = run(KEY "-ERR user\r\n", 2, "7", &out, &result);
+    rc = run(KEY "-ERR user\r\n" USED, 3, "7", &out, &result);
     ok(rc == NGX_HTTP_VALIDIBOT_COMPOSE_OK
        && result->type == REDIS_REPLY_ERROR, "an error in the user part");
 
     /* wrong shapes: a nil the decoder refuses */
 
-    rc = run("*7\r\n" NIL NIL NIL NIL NIL NIL NIL USER, 2, "7", &out,
+    rc = run("*8\r\n" NIL NIL NIL NIL NIL NIL NIL NIL USER USED, 3, "7", &out,
              &result);
     ok(rc == NGX_HTTP_VALIDIBOT_COMPOSE_OK && result == &out.nil
        && ngx_http_validibot_reply_decode(result, &rec) == -1,
-       "key part of 7 fields: refused");
-    rc = run(":1\r\n" USER, 2, "7", &out, &result);
+       "key part of 8 fields: refused");
+    rc = run(":1\r\n" USER USED, 3, "7", &out, &result);
     ok(rc == NGX_HTTP_VALIDIBOT_COMPOSE_OK && result == &out.nil,
        "key part an integer: refused");
-    rc = run(KEY "*2\r\n$1\r\n1\r\n$1\r\nx\r\n", 2, "7", &out, &result);
+    rc = run(KEY "*2\r\n$1\r\n1\r\n$1\r\nx\r\n" USED, 3, "7", &out,
+             &result);
     ok(rc == NGX_HTTP_VALIDIBOT_COMPOSE_OK && result == &out.nil,
        "user part of 2 fields: refused");
-    rc = run(KEY USER ":1\r\n" MEM, 4, "7", &out, &result);
+    rc = run(KEY USER USED ":1\r\n" MEM, 5, "7", &out, &result);
     ok(rc == NGX_HTTP_VALIDIBOT_COMPOSE_OK && result == &out.nil,
        "org part an integer: refused");
-    rc = run(KEY USER ORG "*3\r\n" NIL NIL NIL, 4, "7", &out, &result);
+    rc = run(KEY USER USED ORG "*3\r\n" NIL NIL NIL, 5, "7", &out,
+             &result);
     ok(rc == NGX_HTTP_VALIDIBOT_COMPOSE_OK && result == &out.nil,
        "membership part of 3 fields: refused");
-    rc = run(KEY USER ORG "*2\r\n*1\r\n" NIL NIL, 4, "7", &out, &result);
+    rc = run(KEY USER USED ORG "*2\r\n*1\r\n" NIL NIL, 5, "7", &out,
+             &result);
     ok(rc == NGX_HTTP_VALIDIBOT_COMPOSE_OK && result == &out.nil,
        "a nested array in the membership: refused");
-    ok(parts(KEY USER ORG, 3) == 0
-       && ngx_http_validibot_reply_compose(part[0], part[1], part[2], NULL,
+    rc = run(KEY USER ":1\r\n", 3, "7", &out, &result);
+    ok(rc == NGX_HTTP_VALIDIBOT_COMPOSE_OK && result == &out.nil,
+       "usage part an integer: refused");
+    ok(parts(KEY USER USED ORG, 4) == 0
+       && ngx_http_validibot_reply_compose(part[0], part[1], part[2],
+                                           part[3], NULL,
                                            (const unsigned char *) "7", 1,
                                            &out, &result)
           == NGX_HTTP_VALIDIBOT_COMPOSE_OK && result == &out.nil,
        "an org status without a membership is not a shape");
 
-    ok(ngx_http_validibot_reply_compose(part[0], NULL, NULL, NULL,
+    ok(ngx_http_validibot_reply_compose(part[0], NULL, NULL, NULL, NULL,
                                         (const unsigned char *) "7", 1,
                                         &out, &result)
        == NGX_HTTP_VALIDIBOT_COMPOSE_OK && result == &out.nil,

@@ -73,7 +73,7 @@ is scalar(@{ vt('list', '--user', 'bob', '--json')->{json} }), 1, 'list --user -
 is_deeply vt('list', '--user', 'nobody', '--json')->{json}, [], 'list --json, no keys: []';
 
 # what the module wrote is shown
-redis('HSET', "${P}key:$pa", 'last_used_at', '1764000000', 'last_used_ip', '192.0.2.7');
+redis('HSET', "${P}usage:$pa", 'last_used_at', '1764000000', 'last_used_ip', '192.0.2.7');
 $r = vt('list', '--user', 'alice');
 like $r->{out}, qr/^$pa\s.*\s2025-11-24T16:00:00Z$/m, 'list: last used, ISO 8601 UTC';
 
@@ -160,10 +160,12 @@ ok !$r->{json}{already_revoked} && $r->{json}{revoked_at} =~ /^$ISO$/, 'revoke -
 
 # --- delete ---
 
+redis('HSET', "${P}usage:$pc", 'last_used_at', '1764000000');
 $r = vt('delete', $pc);
 is $r->{rc}, 0, 'delete: exit 0';
 is $r->{out}, "deleted key $pc\n", 'delete: says so';
 is redis('EXISTS', "${P}key:$pc"), 0, 'delete: record gone';
+is redis('EXISTS', "${P}usage:$pc"), 0, 'delete: usage record gone';
 $r = vt('delete', $pc);
 is $r->{rc}, 1, 'delete again: exit 1';
 like $r->{err}, qr/no such key $pc/, 'delete again: says so';

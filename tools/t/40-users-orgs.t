@@ -111,6 +111,8 @@ vt('member', 'grant', 'acme', 'plain', 'author');
 vt('user', 'add', 'x42');
 vt('member', 'grant', 'acme', 'x42', 'author');
 
+redis('HSET', "${P}usage:$p1", 'last_used_at', '1764000000');
+redis('HSET', "${P}usage:$px", 'last_used_at', '1764000000');
 $r = vt('user', 'remove', '42');
 is $r->{rc}, 0, 'user remove: exit 0';
 is $r->{out}, "removed user 42, 2 memberships and 2 keys\n", 'user remove: says what went';
@@ -120,6 +122,8 @@ is redis('EXISTS', "${P}member:initech:42"), 0, 'user remove: membership initech
 is redis('EXISTS', "${P}key:$p1"), 0, 'user remove: key 1 gone';
 is redis('EXISTS', "${P}key:$p2"), 0, 'user remove: key 2 gone';
 is redis('EXISTS', "${P}key:$px"), 1, 'user remove: another user\'s key kept';
+is redis('EXISTS', "${P}usage:$p1"), 0, 'user remove: key 1\'s usage record gone';
+is redis('EXISTS', "${P}usage:$px"), 1, 'user remove: another user\'s usage record kept';
 is redis('EXISTS', "${P}member:acme:plain"), 1, 'user remove: another user\'s membership kept';
 is redis('EXISTS', "${P}member:acme:x42"), 1, 'user remove: x42\'s membership kept';
 is redis('EXISTS', "${P}org:acme"), 1, 'user remove: org kept';

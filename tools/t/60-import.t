@@ -69,8 +69,10 @@ is_deeply hash("${P}key:$held[1]{pid}"), {
 is_deeply hash("${P}key:$held[2]{pid}"), {
     user => '42', digest => $d3, digest_version => '1', label => 'Personal API key',
     created_at => '1735682400', revoked_at => '1748779200', rotated_from => $held[0]{pid},
-    last_used_at => '1764003600',
 }, 'record 3: offset applied, fractions dropped, rotated_from kept';
+is_deeply hash("${P}usage:$held[2]{pid}"), { last_used_at => '1764003600' },
+    'record 3: last_used_at in the usage record';
+ok !exists hash("${P}usage:$held[0]{pid}")->{last_used_at}, 'record 1: no usage record';
 
 is hash("${P}key:$held[3]{pid}")->{expires_at}, '1577836800', 'record 4: a date alone is midnight UTC';
 ok !exists hash("${P}key:$held[3]{pid}")->{rotated_from}, 'record 4: a numeric rotated_from (a row id) is dropped';

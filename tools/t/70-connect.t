@@ -151,8 +151,9 @@ is $res->{rc}, 0, 'user remove under MONITOR';
 my $tx = between($cmds);
 ok $tx, 'user remove: writes inside MULTI ... EXEC';
 is_deeply [sort @{ $tx || [] }],
-    [sort "DEL ${P}user:tx", "DEL ${P}member:acme:tx", "DEL ${P}key:$pid"],
-    'user remove: the three deletions in one transaction';
+    [sort "DEL ${P}user:tx", "DEL ${P}member:acme:tx", "DEL ${P}key:$pid",
+          "DEL ${P}usage:$pid"],
+    'user remove: the four deletions (user, membership, key, usage) in one transaction';
 my ($mi) = grep { $cmds->[$_] eq 'MULTI' } 0 .. $#$cmds;
 ok defined $mi && !grep({ /^(DEL|HSET|HDEL|SET|SADD|SREM)\b/ } @$cmds[0 .. $mi - 1]),
     'user remove: nothing written before MULTI';
@@ -193,7 +194,7 @@ my $good2 = qq({"public_id": "${\ ('c' x 32)}", "secret_digest": "${\ ('b' x 64)
 write_file("$D/two.jsonl", "$good\n$good2\n");
 ($res, $cmds) = monitor('import', '--jsonl', "$D/two.jsonl");
 $tx = between($cmds);
-is scalar(@{ $tx || [] }), 4, 'import: DEL + HSET per key, all in one transaction';
+is scalar(@{ $tx || [] }), 6, 'import: DEL + HSET per key and DEL of its usage record, all in one transaction';
 
 ($res, $cmds) = monitor('revoke', $p2);
 is $res->{rc}, 0, 'revoke under MONITOR';
