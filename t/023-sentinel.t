@@ -258,3 +258,14 @@ lookup(s) failed
 --- must_die
 --- error_log
 "validibot_redis": missing master name in "sentinel://127.0.0.1:26379"
+
+
+
+=== TEST 7: TLS behind sentinel:// is refused by nginx -t, saying so
+--- http_config
+    validibot_redis sentinel://127.0.0.1:26379/mymaster;
+    validibot_redis_ssl_trusted_certificate /etc/ssl/certs/ca-certificates.crt;
+--- config
+--- must_die
+--- error_log
+"validibot_redis_ssl_*" directives need a "rediss://" URL in "validibot_redis" (TLS behind "sentinel://" is not supported)
