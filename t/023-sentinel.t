@@ -84,10 +84,17 @@ wait_for(60, 'the set-up', sub {
 
 END {
     local $?;
+    my @pids;
     for my $pidfile (@Pids) {
         open my $in, '<', $pidfile or next;
         my $pid = <$in>;
-        kill 'TERM', $pid if $pid && $pid =~ /^(\d+)/;
+        push @pids, $1 if $pid && $pid =~ /^(\d+)/;
+    }
+    kill 'TERM', @pids;
+    # gone before File::Temp removes $Dir (a sentinel rewrites its file)
+    for (1 .. 50) {
+        last unless grep { kill 0, $_ } @pids;
+        Time::HiRes::sleep(0.1);
     }
 }
 
