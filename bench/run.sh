@@ -27,6 +27,7 @@
 # BENCH_WARMUP (1 s), BENCH_CONNECTIONS (64), BENCH_POOL (2, the module's
 # validibot_redis_connections), BENCH_LUA_POOL (100, set_keepalive pool),
 # BENCH_CALLGRIND (1), BENCH_CG_N1/N2 (200/2200 requests),
+# BENCH_CG_VARIANTS (a subset of the callgrind runs, for experiments),
 # BENCH_RESULTS (where the markdown goes), BENCH_NGINX_CPU (0),
 # BENCH_LOAD_CPU (1), BENCH_UPSTREAM (process, the default: a separate
 # nginx on BENCH_LOAD_CPU; inline: a server block of the nginx under test).
@@ -523,8 +524,8 @@ if [ "$callgrind" = 1 ]; then
     # 100 keys, so all the requests counted are hinted lookups;
     # module-assertion: module-hinted plus validibot_assertion;
     # module-cache-hot: 10 keys, every counted request a cache hit
-    for c in baseline module module-hinted module-assertion module-cache-hot \
-             lua; do
+    for c in ${BENCH_CG_VARIANTS:-baseline module module-hinted \
+                                  module-assertion module-cache-hot lua}; do
         conf=${c%-hinted} keys=$cold_keys tag=
         [ "$c" = module-hinted ] && keys=100 tag=-hinted
         [ "$c" = module-assertion ] && keys=100
@@ -540,6 +541,7 @@ if [ "$callgrind" = 1 ]; then
     # for the module, each at both request counts so start-up cancels out
     for c in baseline module module-cache; do
         for n in "$cg_n1" "$cg_n2"; do
+            [ -f "$run/cg/$c-$n.out" ] || continue
             callgrind_annotate --auto=no --threshold=100 \
                 "$run/cg/$c-$n.out" > "$run/cg/$c-$n.self" 2>/dev/null
             callgrind_annotate --auto=no --threshold=100 --inclusive=yes \

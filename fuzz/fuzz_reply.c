@@ -253,6 +253,58 @@ parts(const uint8_t *data, size_t size)
 }
 
 
+/* every part of a reply of the tracking connection's reader is readable */
+
+static void
+walk(const redisReply *r)
+{
+    size_t  i;
+
+    if (r->type == REDIS_REPLY_ARRAY) {
+        /* an array only counted has no element vector */
+        for (i = 0; r->element != NULL && i < r->elements; i++) {
+            walk(r->element[i]);
+        }
+
+    } else if ((r->type == REDIS_REPLY_STRING
+                || r->type == REDIS_REPLY_STATUS
+                || r->type == REDIS_REPLY_ERROR)
+               && r->str[r->len] != '\0')
+    {
+        abort();
+    }
+}
+
+
+static void
+track(const uint8_t *data, size_t size)
+{
+    int           n;
+    void         *reply;
+    redisReader  *r;
+
+    r = ngx_http_validibot_reader_create_track();
+    if (r == NULL) {
+        abort();
+    }
+
+    if (redisReaderFeed(r, (const char *) data, size) == REDIS_OK) {
+        for (n = 0; n < MAX_REPLIES; n++) {
+            reply = NULL;
+
+            if (redisReaderGetReply(r, &reply) != REDIS_OK || reply == NULL) {
+                break;
+            }
+
+            walk(reply);
+            ngx_http_validibot_reader_reset(r);
+        }
+    }
+
+    ngx_http_validibot_reader_free(r);
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -279,6 +331,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_http_validibot_reader_free(r);
 
     parts(data, size);
+    track(data, size);
 
     return 0;
 }

@@ -10,8 +10,11 @@
 #   make soak                   1,000,000 requests through one worker;
 #                               fails if its RSS grows by more than 1 MiB
 #   make soak SOAK_REQUESTS=200000
-#   make stress-cache           validibot_cache exactness, 8 changes x 1,000
-#                               trials under load (CACHE_TRIALS=...)
+#   make stress-cache           validibot_cache under load, 4 workers: 8
+#                               changes x 1,000 trials, the delay of a report
+#                               (1,000 writes), and 5 faults x 3 rounds
+#                               (CACHE_TRIALS=..., CACHE_FAULT_ROUNDS=...,
+#                               CACHE_PHASES="exact delivery faults")
 #
 # Knobs (environment): FAULT_SECS, FAULT_CONNECTIONS, FAULT_RSS_SLACK_KB,
 # REDIS_TIMEOUT, SOAK_WARMUP, SOAK_MAX_GROWTH_KB, SOAK_CONNECTIONS; see
@@ -48,11 +51,14 @@ soak: stress-deps
 	NGINX_BIN=$(NGINX_BIN) MODULE_SO=$(MODULE_SO) \
 	    SOAK_REQUESTS=$(SOAK_REQUESTS) bash stress/soak.sh
 
-# validibot_cache exactness: 8 kinds of change x CACHE_TRIALS (1000) under
-# load with 4 workers; fails on any stale success (stress/cache-exact.pl)
-CACHE_TRIALS ?= 1000
+# validibot_cache under load with 4 workers (stress/cache-exact.pl): 8 kinds
+# of change x CACHE_TRIALS (1000), the delay of CACHE_TRIALS reports, and
+# CACHE_FAULT_ROUNDS (3) of each fault; fails on any stale success
+CACHE_TRIALS       ?= 1000
+CACHE_FAULT_ROUNDS ?= 3
 
 stress-cache: stress-deps
 	$(MAKE) module
 	NGINX_BIN=$(NGINX_BIN) MODULE_SO=$(MODULE_SO) \
+	CACHE_FAULT_ROUNDS=$(CACHE_FAULT_ROUNDS) \
 	    perl stress/cache-exact.pl $(CACHE_TRIALS)

@@ -994,7 +994,8 @@ ngx_http_validibot_redis_connect(ngx_http_validibot_conn_t *rc)
     redis = ngx_http_validibot_redis;
     conf = redis->conf;
 
-    rc->reader = ngx_http_validibot_reader_create();
+    rc->reader = rc->track ? ngx_http_validibot_reader_create_track()
+                           : ngx_http_validibot_reader_create();
     if (rc->reader == NULL) {
         ngx_http_validibot_redis_fail(rc, "out of memory");
         return NGX_ERROR;

@@ -300,7 +300,16 @@ struct ngx_http_validibot_block_s {
 typedef struct {
     ngx_http_validibot_block_t  *first;
     ngx_http_validibot_block_t  *cur;
+    size_t                       max;       /* nested arrays, see below */
+    unsigned                     count:1;   /* longer nested: count only */
 } ngx_http_validibot_arena_t;
+
+
+/*
+ * What an element of an array that is only counted becomes: nothing is
+ * allocated for it, and nothing may write to it.
+ */
+static redisReply  ngx_http_validibot_counted;
 
 
 static void *
@@ -334,6 +343,16 @@ ngx_http_validibot_arena_alloc(ngx_http_validibot_arena_t *a, size_t n)
 }
 
 
+/* an element of an array that is only counted, or of such an element */
+
+static int
+ngx_http_validibot_arena_counted(const redisReadTask *task)
+{
+    return task->parent != NULL
+           && ((redisReply *) task->parent->obj)->element == NULL;
+}
+
+
 static redisReply *
 ngx_http_validibot_arena_reply(const redisReadTask *task, size_t extra)
 {
@@ -363,6 +382,10 @@ ngx_http_validibot_create_string(const redisReadTask *task, char *str,
 {
     redisReply  *r;
 
+    if (ngx_http_validibot_arena_counted(task)) {
+        return &ngx_http_validibot_counted;
+    }
+
     r = ngx_http_validibot_arena_reply(task, len + 1);
     if (r == NULL) {
         return NULL;
@@ -382,6 +405,10 @@ ngx_http_validibot_create_integer(const redisReadTask *task, long long value)
 {
     redisReply  *r;
 
+    if (ngx_http_validibot_arena_counted(task)) {
+        return &ngx_http_validibot_counted;
+    }
+
     r = ngx_http_validibot_arena_reply(task, 0);
     if (r != NULL) {
         r->integer = value;
@@ -397,6 +424,10 @@ ngx_http_validibot_create_nil(const redisReadTask *task)
     redisReply  *r;
 
     /* a nil bulk's task says "string": the type is set here, as hiredis does */
+
+    if (ngx_http_validibot_arena_counted(task)) {
+        return &ngx_http_validibot_counted;
+    }
 
     r = ngx_http_validibot_arena_reply(task, 0);
     if (r != NULL) {
@@ -424,8 +455,8 @@ static redisReplyObjectFunctions  ngx_http_validibot_arena_fn = {
 };
 
 
-redisReader *
-ngx_http_validibot_reader_create(void)
+static redisReader *
+ngx_http_validibot_reader_new(size_t max, unsigned count)
 {
     redisReader                 *r;
     ngx_http_validibot_arena_t  *a;
@@ -442,6 +473,8 @@ ngx_http_validibot_reader_create(void)
     a->first->used = 0;
     a->first->size = NGX_HTTP_VALIDIBOT_ARENA_BLOCK;
     a->cur = a->first;
+    a->max = max;
+    a->count = count;
 
     r = redisReaderCreateWithFunctions(&ngx_http_validibot_arena_fn);
     if (r == NULL) {
@@ -452,6 +485,22 @@ ngx_http_validibot_reader_create(void)
     r->privdata = a;
 
     return r;
+}
+
+
+redisReader *
+ngx_http_validibot_reader_create(void)
+{
+    return ngx_http_validibot_reader_new(
+                                NGX_HTTP_VALIDIBOT_READER_MAX_ELEMENTS, 0);
+}
+
+
+redisReader *
+ngx_http_validibot_reader_create_track(void)
+{
+    return ngx_http_validibot_reader_new(NGX_HTTP_VALIDIBOT_TRACK_MAX_KEYS,
+                                         1);
 }
 
 
@@ -494,7 +543,15 @@ ngx_http_validibot_create_array(const redisReadTask *task, size_t elements)
 ngx_http_validibot_create_array(const redisReadTask *task, int elements)
 #endif
 {
-    redisReply  *r;
+    size_t                       max;
+    redisReply                  *r;
+    ngx_http_validibot_arena_t  *a;
+
+    if (ngx_http_validibot_arena_counted(task)) {
+        return &ngx_http_validibot_counted;
+    }
+
+    a = task->privdata;
 
     /*
      * "*2000000000\r\n" would otherwise ask for 16 GB before a single
@@ -502,8 +559,29 @@ ngx_http_validibot_create_array(const redisReadTask *task, int elements)
      * the error is sticky, so the connection is closed
      */
 
-    if (elements > NGX_HTTP_VALIDIBOT_READER_MAX_ELEMENTS) {
-        return NULL;
+    max = task->parent ? a->max : NGX_HTTP_VALIDIBOT_READER_MAX_ELEMENTS;
+
+    if ((size_t) elements > max) {
+
+        /* a negative count is in the 2^63s too */
+
+        if (task->parent == NULL || !a->count
+            || (size_t) elements > NGX_HTTP_VALIDIBOT_TRACK_COUNT_MAX)
+        {
+            return NULL;
+        }
+
+        /*
+         * A report of more writes than that: its elements are read and
+         * dropped, only their number is kept
+         */
+
+        r = ngx_http_validibot_arena_reply(task, 0);
+        if (r != NULL) {
+            r->elements = elements;
+        }
+
+        return r;
     }
 
     r = ngx_http_validibot_arena_reply(task,

@@ -123,6 +123,21 @@ int ngx_http_validibot_span_int(const ngx_http_validibot_span_t *s,
 redisReader *ngx_http_validibot_reader_create(void);
 
 /*
+ * The tracking connection's reader: the same, except for an array inside
+ * a reply (a report of writes: ["message", channel, [name, ...]]).  One of
+ * up to NGX_HTTP_VALIDIBOT_TRACK_MAX_KEYS names is kept whole; a longer
+ * one (up to NGX_HTTP_VALIDIBOT_TRACK_COUNT_MAX) is read through without
+ * keeping its elements: its "elements" says how many there were and its
+ * "element" is NULL.  Redis sends one report per prefix for all the
+ * writes of one event loop iteration (a MULTI/EXEC of thousands of
+ * records is one report), so a long one is no protocol error.
+ */
+#define NGX_HTTP_VALIDIBOT_TRACK_MAX_KEYS    16384
+#define NGX_HTTP_VALIDIBOT_TRACK_COUNT_MAX   0x7fffffff
+
+redisReader *ngx_http_validibot_reader_create_track(void);
+
+/*
  * The reader builds replies in an arena of its own, without malloc():
  * a reply stays valid until ngx_http_validibot_reader_reset(), which the
  * caller makes once it is done with a complete reply (never

@@ -247,11 +247,33 @@ ngx_http_validibot_track_handler(ngx_uint_t event, redisReply *reply)
 
     t->epoch++;
 
-    if (reply->type != REDIS_REPLY_ARRAY) {
-        /* a nil: FLUSHALL or FLUSHDB; anything else: unknown, as bad */
-
+    if (reply->type == REDIS_REPLY_NIL) {
         ngx_log_error(NGX_LOG_INFO, t->log, 0,
                       "validibot: redis reported a flush, cache dropped");
+        ngx_http_validibot_track_flush();
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        /* not what Redis sends (anyone may PUBLISH here): as bad as a loss */
+
+        ngx_log_error(NGX_LOG_WARN, t->log, 0,
+                      "validibot: an unexpected report on the tracking "
+                      "connection (type %d), cache dropped", reply->type);
+        ngx_http_validibot_track_flush();
+        return;
+    }
+
+    ngx_http_validibot_metrics_count_n(
+                NGX_HTTP_VALIDIBOT_M_CACHE_INVALIDATIONS, reply->elements);
+
+    if (reply->element == NULL && reply->elements) {
+        /* too many names to keep (ngx_http_validibot_reader_create_track()) */
+
+        ngx_log_error(NGX_LOG_INFO, t->log, 0,
+                      "validibot: redis reported %uz writes at once, more "
+                      "than %d, cache dropped", reply->elements,
+                      NGX_HTTP_VALIDIBOT_TRACK_MAX_KEYS);
         ngx_http_validibot_track_flush();
         return;
     }
@@ -259,10 +281,11 @@ ngx_http_validibot_track_handler(ngx_uint_t event, redisReply *reply)
     for (i = 0; i < reply->elements; i++) {
         k = reply->element[i];
 
-        ngx_http_validibot_metrics_count(
-                                   NGX_HTTP_VALIDIBOT_M_CACHE_INVALIDATIONS);
-
         if (k->type != REDIS_REPLY_STRING) {
+            ngx_log_error(NGX_LOG_WARN, t->log, 0,
+                          "validibot: an unexpected report on the tracking "
+                          "connection (element type %d), cache dropped",
+                          k->type);
             ngx_http_validibot_track_flush();
             return;
         }

@@ -113,6 +113,49 @@ span_int(const void *p, size_t len, int64_t *v)
 }
 
 
+
+/*
+ * A report of n names as Redis sends it to a RESP2 subscriber, with
+ * "extra" appended (the next reply): malloc()ed, *len set
+ */
+static char *
+report(size_t n, const char *extra, size_t *len)
+{
+    char    *p, *b;
+    size_t   i;
+
+    b = malloc(64 + n * 32 + strlen(extra));
+    if (b == NULL) {
+        return NULL;
+    }
+
+    p = b + sprintf(b, "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate"
+                       "\r\n*%zu\r\n", n);
+
+    for (i = 0; i < n; i++) {
+        /* now and then a nil, an integer or an array among the names */
+        switch (i % 1000) {
+        case 1:
+            p += sprintf(p, "$-1\r\n");
+            break;
+        case 2:
+            p += sprintf(p, ":%zu\r\n", i);
+            break;
+        case 3:
+            p += sprintf(p, "*2\r\n$1\r\na\r\n*1\r\n:1\r\n");
+            break;
+        default:
+            p += sprintf(p, "$16\r\nvalidibot:k%05zu\r\n", i % 100000);
+        }
+    }
+
+    p += sprintf(p, "%s", extra);
+    *len = p - b;
+
+    return b;
+}
+
+
 int
 main(void)
 {
@@ -357,6 +400,96 @@ main(void)
        "two replies: second");
     ngx_http_validibot_reader_reset(r);
     ngx_http_validibot_reader_free(r);
+
+    /* the tracking connection's reader */
+
+    {
+        char        *b;
+        size_t       len, j;
+        redisReply  *m, *names;
+
+        b = report(NGX_HTTP_VALIDIBOT_TRACK_MAX_KEYS, "+PONG\r\n", &len);
+        r = ngx_http_validibot_reader_create_track();
+        reply = NULL;
+        ok(b != NULL && r != NULL && feed(r, b, len) == REDIS_OK
+           && redisReaderGetReply(r, &reply) == REDIS_OK && reply != NULL,
+           "track: a report of %d names read",
+           NGX_HTTP_VALIDIBOT_TRACK_MAX_KEYS);
+        m = reply;
+        names = m ? m->element[2] : NULL;
+        ok(names != NULL && names->type == REDIS_REPLY_ARRAY
+           && names->elements == NGX_HTTP_VALIDIBOT_TRACK_MAX_KEYS
+           && names->element != NULL
+           && names->element[0]->len == 16
+           && memcmp(names->element[0]->str, "validibot:k00000", 16) == 0
+           && names->element[1]->type == REDIS_REPLY_NIL
+           && names->element[2]->integer == 2
+           && names->element[3]->elements == 2
+           && names->element[3]->element[1]->element[0]->integer == 1
+           && names->element[NGX_HTTP_VALIDIBOT_TRACK_MAX_KEYS - 1]->len == 16,
+           "track: all %d names kept", NGX_HTTP_VALIDIBOT_TRACK_MAX_KEYS);
+        ngx_http_validibot_reader_reset(r);
+        reply = NULL;
+        ok(redisReaderGetReply(r, &reply) == REDIS_OK && reply != NULL
+           && ((redisReply *) reply)->type == REDIS_REPLY_STATUS,
+           "track: the next reply after it");
+        ngx_http_validibot_reader_free(r);
+        free(b);
+
+        b = report(NGX_HTTP_VALIDIBOT_TRACK_MAX_KEYS + 1, "+PONG\r\n", &len);
+        r = ngx_http_validibot_reader_create_track();
+        reply = NULL;
+        ok(b != NULL && r != NULL && feed(r, b, len) == REDIS_OK
+           && redisReaderGetReply(r, &reply) == REDIS_OK && reply != NULL,
+           "track: a report of one name more read");
+        m = reply;
+        names = m ? m->element[2] : NULL;
+        ok(names != NULL && names->type == REDIS_REPLY_ARRAY
+           && names->elements == NGX_HTTP_VALIDIBOT_TRACK_MAX_KEYS + 1
+           && names->element == NULL
+           && m->element[0]->len == 7 && m->element[1]->len == 20,
+           "track: its names only counted");
+        ngx_http_validibot_reader_reset(r);
+        reply = NULL;
+        ok(redisReaderGetReply(r, &reply) == REDIS_OK && reply != NULL
+           && ((redisReply *) reply)->type == REDIS_REPLY_STATUS,
+           "track: the next reply after it");
+        ngx_http_validibot_reader_free(r);
+        free(b);
+
+        /* a longer one in pieces of 7 bytes: the counting survives */
+
+        b = report(20000, "", &len);
+        r = ngx_http_validibot_reader_create_track();
+        reply = NULL;
+        for (j = 0; b != NULL && r != NULL && j < len && reply == NULL;
+             j += 7)
+        {
+            if (feed(r, b + j, len - j < 7 ? len - j : 7) != REDIS_OK
+                || redisReaderGetReply(r, &reply) != REDIS_OK)
+            {
+                break;
+            }
+        }
+        ok(reply != NULL && j >= len
+           && ((redisReply *) reply)->element[2]->elements == 20000
+           && ((redisReply *) reply)->element[2]->element == NULL,
+           "track: 20000 names fed 7 bytes at a time: counted");
+        ngx_http_validibot_reader_free(r);
+        free(b);
+
+        r = ngx_http_validibot_reader_create_track();
+        ok(r != NULL && feed(r, S("*1025\r\n")) == REDIS_OK
+           && redisReaderGetReply(r, &reply) == REDIS_ERR,
+           "track: a reply (not inside one) of 1025 elements: reader error");
+        ngx_http_validibot_reader_free(r);
+
+        r = ngx_http_validibot_reader_create();
+        ok(r != NULL && feed(r, S("*1\r\n*1025\r\n")) == REDIS_OK
+           && redisReaderGetReply(r, &reply) == REDIS_ERR,
+           "lookup reader: nested 1025 elements: still a reader error");
+        ngx_http_validibot_reader_free(r);
+    }
 
     /* span_int */
 
