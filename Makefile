@@ -31,7 +31,7 @@ module: $(MODULE_SO)
 # it with the same flags as /usr/sbin/nginx plus this module, then rebuild
 # only the module when a source changes.  NGINX_SRC=/path/to/nginx-x.y.z
 # builds for another nginx: flags from its conf_flags or `$(NGINX_BIN) -V`.
-$(BUILD)/nginx/objs/Makefile: config
+$(BUILD)/nginx/objs/Makefile: config scripts/configure-nginx.sh
 	@mkdir -p $(BUILD)
 	bash scripts/configure-nginx.sh $(NGINX_SRC) $(BUILD)/nginx \
 	    $(NGINX_BIN) $(BUILD)/configure.log

@@ -27,11 +27,15 @@
 #include "ngx_http_validibot_track.h"
 #include "ngx_http_validibot_value.h"
 #include "ngx_http_validibot_assertion.h"
+#include "ngx_http_validibot_request_id.h"
+
+#include <openssl/rand.h>
 
 
 #define NGX_HTTP_VALIDIBOT_MAX_REQUIRE   32
 #define NGX_HTTP_VALIDIBOT_MAX_KEY_FILE  4096
 #define NGX_HTTP_VALIDIBOT_MAX_ASSERTION_TTL  86400
+#define NGX_HTTP_VALIDIBOT_ASSERTION_BUF      4096
 
 #define NGX_HTTP_VALIDIBOT_PREFLIGHT_AUTHENTICATE  0
 #define NGX_HTTP_VALIDIBOT_PREFLIGHT_PASS          1
@@ -175,6 +179,8 @@ static ngx_int_t ngx_http_validibot_set_identity(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_loc_conf_t *lcf);
 static ngx_int_t ngx_http_validibot_assert(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_assertion_conf_t *acf);
+static ngx_http_variable_value_t *ngx_http_validibot_request_id_variable(
+    ngx_http_request_t *r, ngx_http_validibot_assertion_conf_t *acf);
 static ngx_uint_t ngx_http_validibot_is_assertion(ngx_table_elt_t *h,
     ngx_http_validibot_assertion_conf_t *acf);
 static ngx_int_t ngx_http_validibot_filter_headers(ngx_http_request_t *r,
@@ -623,6 +629,16 @@ static ngx_http_validibot_header_name_t  ngx_http_validibot_headers[] = {
     { ngx_string("X-Validibot-Key-Expires"),
       ngx_string("x-validibot-key-expires"), 0 }
 };
+
+
+/*
+ * $request_id for the assertion's jti (ngx_http_validibot_request_id.c):
+ * a key each worker draws at start, and the worker's count of ids made.
+ */
+static u_char      ngx_http_validibot_rid_key[
+                        NGX_HTTP_VALIDIBOT_REQUEST_ID_KEY_LEN];
+static uint64_t    ngx_http_validibot_rid_next;
+static ngx_uint_t  ngx_http_validibot_rid_ready;
 
 
 typedef struct {
@@ -1878,20 +1894,21 @@ static ngx_int_t
 ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
     ngx_http_validibot_assertion_conf_t *acf)
 {
-    size_t                               len;
+    size_t                               len, size;
     u_char                              *json, *jws;
     ngx_str_t                            aud;
     ngx_table_elt_t                     *h;
     ngx_http_variable_value_t           *jti;
     ngx_http_validibot_claims_t          c;
     ngx_http_validibot_assertion_key_t  *key;
+    u_char                               buf[NGX_HTTP_VALIDIBOT_ASSERTION_BUF];
 
     if (ngx_http_complex_value(r, acf->audience, &aud) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    jti = ngx_http_get_indexed_variable(r, acf->request_id);
-    if (jti == NULL || jti->not_found) {
+    jti = ngx_http_validibot_request_id_variable(r, acf);
+    if (jti == NULL) {
         return NGX_ERROR;
     }
 
@@ -1916,9 +1933,18 @@ ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
     c.iat = ngx_time();
     c.exp = c.iat + acf->ttl;
 
-    json = ngx_pnalloc(r->pool, ngx_http_validibot_assertion_json_size(&c));
-    if (json == NULL) {
-        return NGX_ERROR;
+    /* the JSON is only read once, by the base64 encoder: on the stack */
+
+    size = ngx_http_validibot_assertion_json_size(&c);
+
+    if (size <= sizeof(buf)) {
+        json = buf;
+
+    } else {
+        json = ngx_pnalloc(r->pool, size);
+        if (json == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     len = ngx_http_validibot_assertion_json(&c, json);
@@ -1949,6 +1975,53 @@ ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
                    &ctx->key_id, key->kid_len, key->kid);
 
     return NGX_OK;
+}
+
+
+/*
+ * The request's $request_id, the assertion's jti.  nginx's own takes 16
+ * bytes from RAND_bytes(), which costs more than the whole signature with
+ * OpenSSL 3; the variable is cacheable, so if this request has not used it
+ * yet, the module sets it to a SipHash-2-4-128 of the worker's counter
+ * under the worker's random key: as unique and unpredictable, and the
+ * same value for jti, the access log and proxy_set_header.
+ */
+
+static ngx_http_variable_value_t *
+ngx_http_validibot_request_id_variable(ngx_http_request_t *r,
+    ngx_http_validibot_assertion_conf_t *acf)
+{
+    u_char                     *id;
+    ngx_http_variable_value_t  *v;
+
+    v = &r->variables[acf->request_id];
+
+    if (v->valid || v->not_found || !ngx_http_validibot_rid_ready) {
+        v = ngx_http_get_indexed_variable(r, acf->request_id);
+
+        if (v == NULL || v->not_found) {
+            return NULL;
+        }
+
+        return v;
+    }
+
+    id = ngx_pnalloc(r->pool, NGX_HTTP_VALIDIBOT_REQUEST_ID_LEN);
+    if (id == NULL) {
+        return NULL;
+    }
+
+    ngx_http_validibot_request_id(ngx_http_validibot_rid_key,
+                                  ngx_http_validibot_rid_next++, id);
+
+    v->len = NGX_HTTP_VALIDIBOT_REQUEST_ID_LEN;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->escape = 0;
+    v->data = id;
+
+    return v;
 }
 
 
@@ -2050,7 +2123,10 @@ ngx_http_validibot_filter_headers(ngx_http_request_t *r, ngx_uint_t hide,
         return NGX_OK;
     }
 
-    if (ngx_list_init(&list, r->pool, n - drop + 4, sizeof(ngx_table_elt_t))
+    /* room for the four identity headers and the assertion, in one part */
+
+    if (ngx_list_init(&list, r->pool, n - drop + (acf ? 5 : 4),
+                      sizeof(ngx_table_elt_t))
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -2933,6 +3009,20 @@ ngx_http_validibot_init_process(ngx_cycle_t *cycle)
 
     if (vmcf == NULL || !vmcf->used) {
         return NGX_OK;
+    }
+
+    /* without a key, the assertion falls back to nginx's own $request_id */
+
+    if (RAND_bytes(ngx_http_validibot_rid_key,
+                   sizeof(ngx_http_validibot_rid_key))
+        == 1)
+    {
+        ngx_http_validibot_rid_ready = 1;
+
+    } else {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "validibot: RAND_bytes() failed, the assertion's jti "
+                      "comes from nginx's $request_id");
     }
 
     if (ngx_http_validibot_redis_init_process(cycle, &vmcf->redis)

@@ -17,7 +17,8 @@ DEB_SRC      = $(DEB_DIR)/src/libnginx-mod-http-validibot
 .PHONY: deb deb-deps test-deb
 
 deb-deps: deps
-	@sh scripts/deps.sh dpkg-dev debhelper lintian man-db iproute2 curl
+	@sh scripts/deps.sh dpkg-dev debhelper lintian man-db iproute2 curl \
+	    systemd
 
 deb: deb-deps
 	rm -rf $(DEB_DIR)

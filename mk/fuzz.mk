@@ -18,7 +18,7 @@ FUZZ_TARGETS   = fuzz_authorization fuzz_reply fuzz_value fuzz_assertion
 FUZZ_BINS      = $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 FUZZ_SRCS      = $(addprefix src/ngx_http_validibot_, \
                      key.c digest.c roles.c reply.c check.c value.c \
-                     assertion.c)
+                     assertion.c json.c)
 
 .PHONY: fuzz fuzz-build fuzz-smoke
 

@@ -12,11 +12,16 @@ UNIT_SAN      ?= -O1 -g -fno-omit-frame-pointer \
 UNIT_LIBS      = -lhiredis -lcrypto
 UNIT_SRCS      = $(shell grep -L -e '<ngx_config.h>' -e '<ngx_core.h>' \
                      -e '<ngx_http.h>' src/*.c) tools/sync/vs_pgoutput.c
-UNIT_DEPS      = $(UNIT_SRCS) $(wildcard src/*.h) tools/sync/vs_pgoutput.h \
+UNIT_HDRS      = $(wildcard src/*.h) tools/sync/vs_pgoutput.h \
                  t/unit/tap.h mk/unit.mk
+UNIT_INC       = -I src -I tools/sync -I t/unit
 UNIT_NAMES     = $(patsubst t/unit/%.c,%,$(wildcard t/unit/test_*.c))
 UNIT_TESTS     = $(addprefix $(BUILD)/unit/,$(UNIT_NAMES))
 UNIT_SAN_TESTS = $(addprefix $(BUILD)/unit-san/,$(UNIT_NAMES))
+
+# every source is compiled once per flavour, then linked into each test
+UNIT_OBJS      = $(patsubst %.c,$(BUILD)/unit-obj/%.o,$(UNIT_SRCS))
+UNIT_SAN_OBJS  = $(patsubst %.c,$(BUILD)/unit-san-obj/%.o,$(UNIT_SRCS))
 
 .PHONY: unit unit-san unit-test
 
@@ -24,15 +29,22 @@ unit: $(UNIT_TESTS)
 
 unit-san: $(UNIT_SAN_TESTS)
 
-$(BUILD)/unit/%: t/unit/%.c $(UNIT_DEPS)
+$(BUILD)/unit-obj/%.o: %.c $(UNIT_HDRS)
 	@mkdir -p $(@D)
-	$(UNIT_CC) $(UNIT_CFLAGS) -I src -I tools/sync -I t/unit -o $@ $< $(UNIT_SRCS) \
-	    $(UNIT_LIBS)
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_INC) -c -o $@ $<
 
-$(BUILD)/unit-san/%: t/unit/%.c $(UNIT_DEPS)
+$(BUILD)/unit-san-obj/%.o: %.c $(UNIT_HDRS)
 	@mkdir -p $(@D)
-	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) -I src -I tools/sync -I t/unit -o $@ $< \
-	    $(UNIT_SRCS) $(UNIT_LIBS)
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(UNIT_INC) -c -o $@ $<
+
+$(BUILD)/unit/%: t/unit/%.c $(UNIT_OBJS) $(UNIT_HDRS)
+	@mkdir -p $(@D)
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_INC) -o $@ $< $(UNIT_OBJS) $(UNIT_LIBS)
+
+$(BUILD)/unit-san/%: t/unit/%.c $(UNIT_SAN_OBJS) $(UNIT_HDRS)
+	@mkdir -p $(@D)
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_SAN) $(UNIT_INC) -o $@ $< \
+	    $(UNIT_SAN_OBJS) $(UNIT_LIBS)
 
 # --exec '' makes prove run each file as a program, not as Perl
 unit-test: unit unit-san

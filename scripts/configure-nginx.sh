@@ -6,8 +6,10 @@
 #   scripts/configure-nginx.sh NGINX_SRC DEST NGINX_BIN LOG
 #
 # The flags come from NGINX_SRC/conf_flags when it has one (Debian's
-# nginx-dev tree, /usr/share/nginx/src), else from `NGINX_BIN -V` (its
-# "configure arguments", less the modules it was built with).  A tree
+# nginx-dev tree, /usr/share/nginx/src; with the --with-cc-opt and
+# --with-ld-opt of `NGINX_BIN -V`, which it lacks), else from
+# `NGINX_BIN -V` (its "configure arguments", less the modules it was built
+# with).  A tree
 # checked out from git has auto/configure instead of ./configure.
 set -euo pipefail
 
@@ -22,6 +24,20 @@ if [ -f conf_flags ]; then
     # shellcheck disable=SC1091
     . ./conf_flags
     from="$src/conf_flags"
+
+    # Debian's conf_flags leave out the compiler and linker options its
+    # nginx and its own modules are built with (-O2, -fstack-protector-
+    # strong, _FORTIFY_SOURCE, relro): without them nginx's configure
+    # compiles the module with -O alone.  Take them from NGINX_BIN -V.
+    if args=$("$bin" -V 2>&1 | sed -n 's/^configure arguments: //p'); then
+        eval "all=($args)"
+        for a in "${all[@]}"; do
+            case $a in
+                --with-cc-opt=*|--with-ld-opt=*) NGX_CONF_FLAGS+=("$a") ;;
+            esac
+        done
+        from="$from and the compiler options of $bin -V"
+    fi
 else
     if ! args=$("$bin" -V 2>&1 | sed -n 's/^configure arguments: //p'); then
         echo "configure-nginx: cannot run $bin -V" >&2

@@ -5,10 +5,14 @@
 #   scripts/test-deb.sh build/deb
 #
 #  1. apt-get install ./libnginx-mod-http-validibot_*.deb
-#     ./validibot-token_*.deb: the module is enabled in
-#     /etc/nginx/modules-enabled, no other path appears in /etc/nginx,
-#     /etc/redis or named *validibot* under /etc, the packages have no
-#     conffiles, nothing new listens on ports 80, 443, 6379 or 26379;
+#     ./validibot-token_*.deb ./validibot-sync_*.deb: the module is enabled
+#     in /etc/nginx/modules-enabled; the only other new path in /etc/nginx,
+#     /etc/redis or named *validibot* under /etc is validibot-sync's
+#     /etc/default/validibot-sync (its only conffile, no setting in it);
+#     validibot-sync --help works and its man page shows every line of
+#     it; its systemd unit is installed, valid, not enabled, and no
+#     validibot-sync runs; nothing new listens on ports 80, 443, 6379 or
+#     26379;
 #  2. a Redis of its own (unix socket under a temporary directory) seeded
 #     with the packaged /usr/bin/validibot-token;
 #  3. an nginx of its own (/usr/sbin/nginx, its own nginx.conf that, like
@@ -19,8 +23,8 @@
 #     dpkg runs it) while that nginx serves: it keeps answering, and after
 #     a reload too;
 #  5. apt-get purge: every path `dpkg -L` listed is gone (the directories
-#     other packages share excepted) and those parts of /etc are as they
-#     were.
+#     other packages share excepted), and those parts of /etc and
+#     deb-systemd-helper's state under /var/lib/systemd are as they were.
 #
 # It runs as root and leaves the machine as it found it: the packages are
 # purged and its nginx and Redis stopped on every exit, failures included.
@@ -36,7 +40,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 . "$ROOT/scripts/lib.sh"
 
-PKGS=(libnginx-mod-http-validibot validibot-token)
+PKGS=(libnginx-mod-http-validibot validibot-token validibot-sync)
 APT=(apt-get -y -q -o DPkg::Lock::Timeout=600)
 export DEBIAN_FRONTEND=noninteractive
 
@@ -56,7 +60,9 @@ die() { echo "test-deb: $*" >&2; exit 1; }
 mod_deb=$(ls "$DEB_DIR"/libnginx-mod-http-validibot_*.deb 2>/dev/null \
           | head -1)
 cli_deb=$(ls "$DEB_DIR"/validibot-token_*.deb 2>/dev/null | head -1)
-[ -n "$mod_deb" ] && [ -n "$cli_deb" ] || die "no .debs in $DEB_DIR (make deb)"
+sync_deb=$(ls "$DEB_DIR"/validibot-sync_*.deb 2>/dev/null | head -1)
+[ -n "$mod_deb" ] && [ -n "$cli_deb" ] && [ -n "$sync_deb" ] \
+    || die "no .debs in $DEB_DIR (make deb)"
 
 for p in "${PKGS[@]}"; do
     if dpkg-query -W -f '${Status}' "$p" 2>/dev/null \
@@ -105,11 +111,17 @@ etc_list() {
       find /etc -path /etc/mtab -prune -o -iname '*validibot*' -print \
           2>/dev/null; } | sort -u
 }
+# what deb-systemd-helper remembers about units (enabled links to remove
+# on purge, masks)
+dsh_list() {
+    find /var/lib/systemd -iname '*validibot*' 2>/dev/null | sort
+}
 services() {
     ss -Hltn 2>/dev/null | awk '{ print $4 }' \
         | grep -E ':(80|443|6379|26379)$' | sort -u || true
 }
 etc_list > "$TMP/etc.before"
+dsh_list > "$TMP/dsh.before"
 services > "$TMP/services.before"
 
 if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -120,8 +132,9 @@ fi
 
 # --- 1. install -----------------------------------------------------------
 
-echo "# installing $(basename "$mod_deb") $(basename "$cli_deb")"
-"${APT[@]}" install --no-install-recommends "$mod_deb" "$cli_deb" \
+echo "# installing $(basename "$mod_deb") $(basename "$cli_deb")" \
+     "$(basename "$sync_deb")"
+"${APT[@]}" install --no-install-recommends "$mod_deb" "$cli_deb" "$sync_deb" \
     > "$TMP/install.log" 2>&1 || { cat "$TMP/install.log"; die "install failed"; }
 
 for p in "${PKGS[@]}"; do
@@ -142,17 +155,66 @@ abi=$(awk -F= '/^nginx:abi=/ { print $2 }' \
 depends=$(dpkg-query -W -f '${Depends}' libnginx-mod-http-validibot)
 check "the module depends on this nginx's ABI ($abi)" \
     grep -qw -- "$abi" <<< "$depends"
-conffiles=$(dpkg-query -W -f '${Conffiles}' "${PKGS[@]}")
-check "the packages ship no configuration file" test -z "$conffiles"
+conffiles=$(dpkg-query -W -f '${Conffiles}' libnginx-mod-http-validibot \
+                validibot-token)
+check "the module and validibot-token ship no configuration file" \
+    test -z "$conffiles"
+sync_env=/etc/default/validibot-sync
+conffiles=$(dpkg-query -W -f '${Conffiles}' validibot-sync \
+            | awk 'NF { print $1 }')
+check "validibot-sync's only conffile is $sync_env" \
+    test "$conffiles" = "$sync_env"
+check "$sync_env sets nothing (every setting commented out: no secret)" \
+    test -z "$(grep -Ev '^[[:space:]]*(#|$)' "$sync_env")"
+check "$sync_env is mode 0644, root's" \
+    test "$(stat -c '%a %U' "$sync_env")" = "644 root"
 check "validibot-token is in /usr/bin" test -x /usr/bin/validibot-token
 check "validibot-token has a man page" \
     bash -c 'man -w validibot-token | grep -q /usr/share/man/man1/'
 
+# validibot-sync: the daemon, its man page, its unit (not enabled)
+sync=/usr/bin/validibot-sync
+unit=/lib/systemd/system/validibot-sync.service
+check "validibot-sync is in /usr/bin" test -x "$sync"
+check "validibot-sync --help works" \
+    bash -c "'$sync' --help > '$TMP/sync.help' && grep -q '^Usage: validibot-sync' '$TMP/sync.help'"
+# the page is written from --help at build time: every line of --help,
+# spaces squeezed, is in the rendered page (its paragraphs filled: the
+# help's lines are compared as runs of words)
+LC_ALL=C MANWIDTH=120 man -P cat validibot-sync 2>/dev/null \
+    | sed 's/.\x08//g' | tr -s ' \n' '  ' > "$TMP/sync.man" || true
+# ("Usage: X" is the synopsis X; a "Heading:" line a section HEADING)
+missing=""
+while IFS= read -r line; do
+    case $line in
+        "Usage: "*) line=${line#Usage: } ;;
+        *[!A-Za-z\ ]*:) ;;
+        [A-Z]*:) line=$(echo "${line%:}" | tr '[:lower:]' '[:upper:]') ;;
+    esac
+    words=$(echo "$line" | tr -s ' ' | sed 's/^ //; s/ $//')
+    [ -n "$words" ] || continue
+    grep -qF -- "$words" "$TMP/sync.man" || missing="$missing [$words]"
+done < "$TMP/sync.help"
+grep -qE '(^| )\.(SH|SS|TP|nf|fi|PP) ' "$TMP/sync.man" \
+    && missing="$missing [a roff request shows as text]"
+check "man validibot-sync shows every line of --help${missing:+; not:$missing}" \
+    test -s "$TMP/sync.man" -a -z "$missing"
+check "the unit is $unit" test -f "$unit"
+check "the unit runs the packaged binary with the packaged environment" \
+    bash -c "grep -qx 'ExecStart=$sync run' '$unit' && grep -qx 'EnvironmentFile=$sync_env' '$unit'"
+# (also runs ExecStart's binary's path and Documentation=man: checks)
+check "systemd-analyze verify accepts the unit" \
+    bash -c "systemd-analyze verify '$unit' > '$TMP/verify.log' 2>&1 && ! grep -q . '$TMP/verify.log' || { cat '$TMP/verify.log' >&2; false; }"
+check "installing enabled no unit (nothing in /etc/systemd)" \
+    test -z "$(find /etc/systemd -name 'validibot-sync*' 2>/dev/null)"
+check "installing started no validibot-sync" \
+    bash -c "! pgrep -f '^$sync' >/dev/null"
+
 etc_list > "$TMP/etc.installed"
 diff "$TMP/etc.before" "$TMP/etc.installed" | grep '^[<>]' \
     > "$TMP/etc.diff" || true
-check "the only new path in /etc/nginx, /etc/redis, /etc/*validibot* is the link" \
-    test "$(cat "$TMP/etc.diff")" = "> $link"
+check "the only new paths in /etc/nginx, /etc/redis, /etc/*validibot* are the link and $sync_env" \
+    test "$(cat "$TMP/etc.diff")" = "$(printf '> %s\n' "$sync_env" "$link" | sort)"
 check "installing started nothing on ports 80, 443, 6379, 26379" \
     test "$(services)" = "$(cat "$TMP/services.before")"
 
@@ -249,7 +311,7 @@ check "an executor may not clone: 403" \
 # --- 4. installed again over itself while nginx serves ---------------------
 
 "${APT[@]}" install --reinstall --no-install-recommends "$mod_deb" \
-    "$cli_deb" > "$TMP/reinstall.log" 2>&1 \
+    "$cli_deb" "$sync_deb" > "$TMP/reinstall.log" 2>&1 \
     || { cat "$TMP/reinstall.log"; die "reinstall failed"; }
 check "after the upgrade the running nginx still answers 200" \
     test "$(status -H "Authorization: Bearer $key" "$me")" = 200
@@ -273,19 +335,15 @@ kill "$(cat "$TMP/redis.pid")" && rm -f "$TMP/redis.pid"
 "${APT[@]}" purge "${PKGS[@]}" > "$TMP/purge.log" 2>&1 \
     || { cat "$TMP/purge.log"; die "purge failed"; }
 
-# every file and link the packages listed is gone; a directory stays
-# only when it was there before (shared with other packages)
+# every file and link the packages listed is gone; a directory (/etc,
+# /etc/default, /lib, which is a link to usr/lib on bookworm) stays only
+# when another package still owns it
 left=""
 for p in "${PKGS[@]}"; do
     while read -r f; do
         [ "$f" = /. ] && continue
         if [ -e "$f" ] || [ -L "$f" ]; then
-            if [ -d "$f" ] && [ ! -L "$f" ] \
-               && grep -qxF "$f" "$TMP/etc.before" 2>/dev/null; then
-                continue
-            fi
-            if [ -d "$f" ] && [ ! -L "$f" ] && [ "${f#/etc}" = "$f" ] \
-               && [ -n "$(dpkg -S "$f" 2>/dev/null)" ]; then
+            if [ -d "$f" ] && [ -n "$(dpkg -S "$f" 2>/dev/null)" ]; then
                 continue
             fi
             left="$left $f"
@@ -299,6 +357,9 @@ check "purge removed the enabling link" \
 etc_list > "$TMP/etc.after"
 check "/etc/nginx, /etc/redis and /etc/*validibot* are as before" \
     cmp -s "$TMP/etc.before" "$TMP/etc.after"
+dsh_list > "$TMP/dsh.after"
+check "deb-systemd-helper keeps nothing about validibot-sync" \
+    cmp -s "$TMP/dsh.before" "$TMP/dsh.after"
 
 echo "1..$tests"
 if [ "$fails" -gt 0 ]; then

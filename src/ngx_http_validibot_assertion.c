@@ -8,6 +8,7 @@
 #include <openssl/sha.h>
 
 #include "ngx_http_validibot_assertion.h"
+#include "ngx_http_validibot_json.h"
 
 
 #define NGX_HTTP_VALIDIBOT_INT64_LEN  (sizeof("-9223372036854775808") - 1)
@@ -47,8 +48,6 @@ typedef struct {
 } ngx_http_validibot_claim_t;
 
 
-static size_t ngx_http_validibot_utf8(const unsigned char *p,
-    const unsigned char *end);
 static unsigned char *ngx_http_validibot_json_str(unsigned char *p,
     const ngx_http_validibot_astr_t *s);
 static unsigned char *ngx_http_validibot_json_roles(unsigned char *p,
@@ -77,8 +76,6 @@ static int ngx_http_validibot_astr_same(const ngx_http_validibot_astr_t *a,
 
 static const char  ngx_http_validibot_b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static const char  ngx_http_validibot_hexl[] = "0123456789abcdef";
 
 
 #define ngx_http_validibot_claim(name, bit, field)                           \
@@ -436,118 +433,13 @@ ngx_http_validibot_assertion_strerror(ngx_http_validibot_assertion_rc_e rc)
 }
 
 
-/* the length of a valid UTF-8 sequence at p, 0 if there is none */
-
-static size_t
-ngx_http_validibot_utf8(const unsigned char *p, const unsigned char *end)
-{
-    size_t    n, i;
-    uint32_t  cp, min;
-
-    if (p[0] < 0x80) {
-        return 1;
-    }
-
-    if ((p[0] & 0xe0) == 0xc0) {
-        n = 2; cp = p[0] & 0x1f; min = 0x80;
-
-    } else if ((p[0] & 0xf0) == 0xe0) {
-        n = 3; cp = p[0] & 0x0f; min = 0x800;
-
-    } else if ((p[0] & 0xf8) == 0xf0) {
-        n = 4; cp = p[0] & 0x07; min = 0x10000;
-
-    } else {
-        return 0;
-    }
-
-    if ((size_t) (end - p) < n) {
-        return 0;
-    }
-
-    for (i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-
-    return n;
-}
-
-
-/*
- * A JSON string: quote and backslash escaped, control characters as
- * \u00XX, valid UTF-8 as is, any other byte as U+FFFD (in UTF-8), so the
- * result is always valid JSON and verifiers in any language read the same
- * text.
- */
+/* a JSON string as every JSON of the module and tool writes it */
 
 static unsigned char *
-ngx_http_validibot_json_str(unsigned char *p, const ngx_http_validibot_astr_t *s)
+ngx_http_validibot_json_str(unsigned char *p,
+    const ngx_http_validibot_astr_t *s)
 {
-    size_t                n;
-    unsigned char         ch;
-    const unsigned char  *q, *end;
-
-    *p++ = '"';
-
-    q = s->data;
-    end = s->data + s->len;
-
-    while (q < end) {
-        ch = *q;
-
-        /* the common case first: printable ASCII but quote and backslash */
-
-        if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
-            *p++ = ch;
-            q++;
-            continue;
-        }
-
-        if (ch == '"' || ch == '\\') {
-            *p++ = '\\';
-            *p++ = ch;
-            q++;
-            continue;
-        }
-
-        if (ch < 0x20 || ch == 0x7f) {
-            *p++ = '\\';
-            *p++ = 'u';
-            *p++ = '0';
-            *p++ = '0';
-            *p++ = ngx_http_validibot_hexl[ch >> 4];
-            *p++ = ngx_http_validibot_hexl[ch & 0xf];
-            q++;
-            continue;
-        }
-
-        n = ngx_http_validibot_utf8(q, end);
-
-        if (n == 0) {
-            /* U+FFFD in UTF-8: what a decoder gives back encodes the same */
-            *p++ = 0xef;
-            *p++ = 0xbf;
-            *p++ = 0xbd;
-            q++;
-            continue;
-        }
-
-        memcpy(p, q, n);
-        p += n;
-        q += n;
-    }
-
-    *p++ = '"';
-
-    return p;
+    return ngx_http_validibot_json_quote(p, s->data, s->len);
 }
 
 

@@ -26,10 +26,19 @@
 static uint64_t
 ngx_http_validibot_le64(const unsigned char *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t  v;
+
+    /* one load: nginx's -O does not merge the bytes below */
+    memcpy(&v, p, 8);
+
+    return v;
+#else
     return (uint64_t) p[0] | (uint64_t) p[1] << 8 | (uint64_t) p[2] << 16
            | (uint64_t) p[3] << 24 | (uint64_t) p[4] << 32
            | (uint64_t) p[5] << 40 | (uint64_t) p[6] << 48
            | (uint64_t) p[7] << 56;
+#endif
 }
 
 

@@ -5,6 +5,7 @@
 
 
 #include "ngx_http_validibot_value.h"
+#include "ngx_http_validibot_json.h"
 
 
 int
@@ -136,58 +137,15 @@ size_t
 ngx_http_validibot_utf8_prefix(const unsigned char *p, size_t len,
     size_t max, int *valid)
 {
-    size_t         i, n, k;
-    uint32_t       cp, min;
-    unsigned char  c;
+    size_t  i, n;
 
     *valid = 1;
     i = 0;
 
     while (i < len) {
-        c = p[i];
+        n = ngx_http_validibot_utf8_len(p + i, len - i);
 
-        if (c < 0x80) {
-            n = 1;
-            cp = c;
-            min = 0;
-
-        } else if ((c & 0xe0) == 0xc0) {
-            n = 2;
-            cp = c & 0x1f;
-            min = 0x80;
-
-        } else if ((c & 0xf0) == 0xe0) {
-            n = 3;
-            cp = c & 0x0f;
-            min = 0x800;
-
-        } else if ((c & 0xf8) == 0xf0) {
-            n = 4;
-            cp = c & 0x07;
-            min = 0x10000;
-
-        } else {
-            *valid = 0;
-            return i;
-        }
-
-        if (n > len - i) {
-            *valid = 0;
-            return i;
-        }
-
-        for (k = 1; k < n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80) {
-                *valid = 0;
-                return i;
-            }
-
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-
-        /* overlong forms, surrogates and beyond U+10FFFF */
-
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        if (n == 0) {
             *valid = 0;
             return i;
         }

@@ -158,6 +158,21 @@ sub check_drf {
                                 $body), '';
 }
 
+# "RID TOKEN" from the rid upstream: is jti the request's $request_id?
+our %SeenJti;
+
+sub check_rid {
+    my ($body) = @_;
+    $body =~ s/\n\z//;
+    my ($rid, $tok) = split / /, $body, 2;
+    return "no assertion\n" unless defined $tok && length $tok;
+    my $c = JSON::PP::decode_json(unb64url((split /\./, $tok)[1]));
+    my $jti = $c->{jti};
+    return ($jti eq $rid ? 'jti = $request_id' : "jti $jti, \$request_id $rid")
+           . ', 32 hex: ' . ($jti =~ /\A[0-9a-f]{32}\z/ ? 'yes' : 'no')
+           . ', ' . ($SeenJti{$jti}++ ? 'seen before' : 'new') . "\n";
+}
+
 sub check_gw1 { verify_all($_[0], ['gw-1']) }
 sub check_both { verify_all($_[0], ['gw-1', 'gw-2']) }
 sub check_gw2 { verify_all($_[0], ['gw-2']) }
@@ -376,6 +391,38 @@ pyjwt: $::Acme | wrong path | wrong method | expired | bad signature
 node: $::Acme | $::Refused
 c: $::Acme | $::Refused
 "
+
+
+
+=== TEST 8b: jti is the request's $request_id: made by the module when nothing used it before (the same one then for proxy_set_header and the log), nginx's own when a rewrite used it first; a new one each request
+--- http_config eval
+$::HttpConfig . '
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/rid.sock;
+        validibot_identity_headers off;
+
+        location / {
+            return 200 "$http_x_rid $http_x_validibot_assertion\n";
+        }
+    }
+'
+--- config eval
+"location /t { validibot_auth API; validibot_assertion $::Key1; proxy_set_header X-Rid \$request_id; proxy_pass http://unix:\$TEST_NGINX_HTML_DIR/rid.sock; }
+location /early { set \$early \$request_id; validibot_auth API; validibot_assertion $::Key1; proxy_set_header X-Rid \$early; proxy_pass http://unix:\$TEST_NGINX_HTML_DIR/rid.sock; }"
+--- request eval
+["GET /t", "GET /t", "GET /early", "GET /t"]
+--- more_headers eval
+"Authorization: Bearer $::ok"
+--- response_body_filters eval
+\&::check_rid
+--- response_body eval
+['jti = $request_id, 32 hex: yes, new
+', 'jti = $request_id, 32 hex: yes, new
+', 'jti = $request_id, 32 hex: yes, new
+', 'jti = $request_id, 32 hex: yes, new
+']
+--- no_error_log
+[error]
 
 
 

@@ -18,6 +18,7 @@
 #include <hiredis/hiredis.h>
 
 #include "ngx_http_validibot_digest.h"
+#include "vt_opts.h"
 
 
 #define VT_VERSION            "0.1.0"
@@ -35,17 +36,12 @@
 #define VT_DEFAULT_OVERLAP    (24 * 3600)
 
 #define VT_MAX_DIGEST_KEYS    32
-#define VT_MAX_OPTS           64
 #define VT_MAX_TEXT           255     /* label, name, email */
 #define VT_MAX_USER           128
 #define VT_MAX_SLUG           100
 #define VT_MAX_PREFIX         128     /* as validibot_redis_prefix */
 
 
-typedef struct {
-    const char   *name;               /* without "--" */
-    const char   *value;              /* NULL for a flag */
-} vt_opt_t;
 
 
 typedef struct {
@@ -119,6 +115,9 @@ char *vt_sanitize(const char *s);
 char *vt_glob_escape(const char *s);
 void vt_random_hex(char *out, size_t nbytes);
 void vt_wipe(void *p, size_t len);
+char *vt_read_line(size_t max);
+unsigned char *vt_read_secret(const char *path, size_t max, size_t *len,
+    const char *what);
 
 const char *vt_opt(vt_ctx_t *ctx, const char *name);
 int vt_flag(vt_ctx_t *ctx, const char *name);

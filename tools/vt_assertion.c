@@ -8,10 +8,8 @@
  */
 
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "vt.h"
 #include "ngx_http_validibot_assertion.h"
@@ -19,12 +17,12 @@
 
 #define VT_MAX_ASSERTION_KEYS   16
 #define VT_MAX_ASSERTION        65536
+#define VT_MAX_ASSERTION_KEY    4096
 #define VT_DEFAULT_LEEWAY       30
 
 
 static void vt_assertion_key(const char *file,
     ngx_http_validibot_assertion_key_t *key);
-static char *vt_assertion_read(void);
 static void vt_assertion_expect(vt_ctx_t *ctx, const char *name,
     ngx_http_validibot_astr_t *s);
 static void vt_assertion_str(vt_jw_t *j, const char *name,
@@ -91,7 +89,8 @@ vt_cmd_assertion_verify(vt_ctx_t *ctx)
     vt_assertion_expect(ctx, "method", &vf.htm);
     vt_assertion_expect(ctx, "path", &vf.htu);
 
-    tok = (ctx->nargs > 0) ? vt_strdup(ctx->args[0]) : vt_assertion_read();
+    tok = (ctx->nargs > 0) ? vt_strdup(ctx->args[0])
+                          : vt_read_line(VT_MAX_ASSERTION);
     len = strlen(tok);
 
     buf = vt_alloc(len + 1);
@@ -171,10 +170,9 @@ vt_cmd_assertion_verify(vt_ctx_t *ctx)
 static void
 vt_assertion_key(const char *file, ngx_http_validibot_assertion_key_t *key)
 {
-    FILE           *f;
-    size_t          n, klen;
+    size_t          n, len, klen;
     const char     *base;
-    unsigned char   buf[4097];
+    unsigned char  *buf;
 
     base = strrchr(file, '/');
     base = base ? base + 1 : file;
@@ -193,74 +191,21 @@ vt_assertion_key(const char *file, ngx_http_validibot_assertion_key_t *key)
                 "\".key\")", vt_sanitize(file));
     }
 
-    f = fopen(file, "rb");
-    if (f == NULL) {
-        vt_fail(VT_EXIT_USAGE, "--key \"%s\": %s", vt_sanitize(file),
-                strerror(errno));
-    }
+    buf = vt_read_secret(file, VT_MAX_ASSERTION_KEY, &n, "--key file");
 
-    n = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-
-    if (n == sizeof(buf)) {
-        vt_fail(VT_EXIT_USAGE, "--key \"%s\": larger than 4096 bytes",
-                vt_sanitize(file));
-    }
-
-    n = ngx_http_validibot_digest_key_trim(buf, n);
+    len = ngx_http_validibot_digest_key_trim(buf, n);
 
     if (ngx_http_validibot_assertion_key_init(key, (const unsigned char *) base,
-                                              klen, buf, n)
+                                              klen, buf, len)
         != 0)
     {
-        vt_wipe(buf, sizeof(buf));
+        vt_wipe(buf, n);
         vt_fail(VT_EXIT_USAGE, "--key \"%s\": %zu bytes, at least %d are "
-                "needed", vt_sanitize(file), n,
+                "needed", vt_sanitize(file), len,
                 NGX_HTTP_VALIDIBOT_ASSERTION_KEY_MIN);
     }
 
-    vt_wipe(buf, sizeof(buf));
-}
-
-
-/* the first line of stdin */
-
-static char *
-vt_assertion_read(void)
-{
-    char    *buf, *nl;
-    size_t   len;
-    ssize_t  n;
-
-    buf = vt_alloc(VT_MAX_ASSERTION + 1);
-    len = 0;
-
-    while (len < VT_MAX_ASSERTION) {
-        n = read(STDIN_FILENO, buf + len, VT_MAX_ASSERTION - len);
-
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-
-        if (n <= 0) {
-            break;
-        }
-
-        len += n;
-
-        if (memchr(buf, '\n', len)) {
-            break;
-        }
-    }
-
-    buf[len] = '\0';
-
-    nl = strpbrk(buf, "\r\n");
-    if (nl) {
-        *nl = '\0';
-    }
-
-    return buf;
+    vt_wipe(buf, n);
 }
 
 

@@ -9,9 +9,11 @@
  */
 
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "vt.h"
+#include "ngx_http_validibot_json.h"
 
 
 #define VT_JSON_MAX_DEPTH    32
@@ -88,107 +90,30 @@ vt_jw_end_arr(vt_jw_t *j)
 }
 
 
-/* length of the valid UTF-8 sequence at p, or 0 */
-
-static size_t
-vt_utf8_len(const unsigned char *p, size_t len)
-{
-    size_t    n, i;
-    uint32_t  cp, min;
-
-    if (p[0] < 0x80) {
-        return 1;
-    }
-
-    if ((p[0] & 0xe0) == 0xc0) {
-        n = 2; cp = p[0] & 0x1f; min = 0x80;
-
-    } else if ((p[0] & 0xf0) == 0xe0) {
-        n = 3; cp = p[0] & 0x0f; min = 0x800;
-
-    } else if ((p[0] & 0xf8) == 0xf0) {
-        n = 4; cp = p[0] & 0x07; min = 0x10000;
-
-    } else {
-        return 0;
-    }
-
-    if (len < n) {
-        return 0;
-    }
-
-    for (i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-
-    return n;
-}
-
+/* the module's JSON strings (src/ngx_http_validibot_json.c) */
 
 void
 vt_jw_strn(vt_jw_t *j, const char *s, size_t len)
 {
-    size_t                n;
-    const unsigned char  *p, *end;
+    unsigned char  small[ngx_http_validibot_json_quote_size(256)], *buf, *end;
 
     vt_jw_sep(j);
 
-    fputc('"', j->f);
+    buf = small;
 
-    p = (const unsigned char *) s;
-    end = p + len;
-
-    while (p < end) {
-        switch (*p) {
-        case '"':
-            fputs("\\\"", j->f);
-            p++;
-            continue;
-        case '\\':
-            fputs("\\\\", j->f);
-            p++;
-            continue;
-        case '\n':
-            fputs("\\n", j->f);
-            p++;
-            continue;
-        case '\r':
-            fputs("\\r", j->f);
-            p++;
-            continue;
-        case '\t':
-            fputs("\\t", j->f);
-            p++;
-            continue;
+    if (len > 256) {
+        buf = malloc(ngx_http_validibot_json_quote_size(len));
+        if (buf == NULL) {
+            vt_fail(VT_EXIT_REDIS, "out of memory");
         }
-
-        if (*p < 0x20 || *p == 0x7f) {
-            fprintf(j->f, "\\u%04x", *p);
-            p++;
-            continue;
-        }
-
-        n = vt_utf8_len(p, end - p);
-
-        if (n == 0) {
-            fputs("\\ufffd", j->f);
-            p++;
-            continue;
-        }
-
-        fwrite(p, 1, n, j->f);
-        p += n;
     }
 
-    fputc('"', j->f);
+    end = ngx_http_validibot_json_quote(buf, (const unsigned char *) s, len);
+    fwrite(buf, 1, end - buf, j->f);
+
+    if (buf != small) {
+        free(buf);
+    }
 }
 
 
@@ -368,7 +293,8 @@ vt_jr_string(vt_jr_t *r, char **out, size_t *outlen)
         }
 
         if (*r->p != '\\') {
-            n = vt_utf8_len((const unsigned char *) r->p, r->end - r->p);
+            n = ngx_http_validibot_utf8_len((const unsigned char *) r->p,
+                                            r->end - r->p);
 
             if (n == 0) {
                 return vt_jr_fail(r, "invalid UTF-8");

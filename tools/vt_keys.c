@@ -939,8 +939,6 @@ vt_read_token(void)
 {
     int              tty;
     char            *buf, *p, *end;
-    size_t           len, cap;
-    ssize_t          n;
     const char      *env;
     struct termios   old, raw;
 
@@ -964,38 +962,11 @@ vt_read_token(void)
             tty = 0;
         }
 
-        cap = 4096;
-        buf = vt_alloc(cap + 1);
-        len = 0;
-
-        while (len < cap) {
-            n = read(STDIN_FILENO, buf + len, cap - len);
-
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
-
-            if (n <= 0) {
-                break;
-            }
-
-            len += n;
-
-            if (memchr(buf, '\n', len)) {
-                break;
-            }
-        }
+        buf = vt_read_line(4096);
 
         if (tty) {
             tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
             fputc('\n', stderr);
-        }
-
-        buf[len] = '\0';
-
-        p = memchr(buf, '\n', len);
-        if (p) {
-            *p = '\0';
         }
     }
 

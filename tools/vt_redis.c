@@ -160,31 +160,11 @@ static unsigned char *
 vt_password_file(const char *path, ngx_http_validibot_url_t *url)
 {
     size_t          n;
-    FILE           *f;
     const char     *err;
     unsigned char  *buf;
 
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        vt_fail(VT_EXIT_USAGE, "cannot read VALIDIBOT_REDIS_PASSWORD_FILE "
-                "\"%s\": %s", path, strerror(errno));
-    }
-
-    buf = vt_alloc(VT_MAX_PASSWORD + 1);
-
-    n = fread(buf, 1, VT_MAX_PASSWORD + 1, f);
-
-    if (ferror(f)) {
-        vt_fail(VT_EXIT_USAGE, "cannot read VALIDIBOT_REDIS_PASSWORD_FILE "
-                "\"%s\": %s", path, strerror(errno));
-    }
-
-    fclose(f);
-
-    if (n > VT_MAX_PASSWORD) {
-        vt_fail(VT_EXIT_USAGE, "VALIDIBOT_REDIS_PASSWORD_FILE \"%s\" is "
-                "larger than %d bytes", path, VT_MAX_PASSWORD);
-    }
+    buf = vt_read_secret(path, VT_MAX_PASSWORD, &n,
+                         "VALIDIBOT_REDIS_PASSWORD_FILE");
 
     err = ngx_http_validibot_url_credentials(buf, n, &url->user,
                                              &url->password);

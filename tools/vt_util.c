@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "vt.h"
 
@@ -648,6 +649,98 @@ vt_random_hex(char *out, size_t nbytes)
 }
 
 
+/*
+ * A file of at most max bytes holding a secret (a digest key, a password,
+ * an assertion key), whole; "what" names it in the errors.  The caller
+ * wipes the buffer.
+ */
+
+unsigned char *
+vt_read_secret(const char *path, size_t max, size_t *len, const char *what)
+{
+    FILE           *f;
+    size_t          n;
+    unsigned char  *buf;
+
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        vt_fail(VT_EXIT_USAGE, "cannot read %s \"%s\": %s", what,
+                vt_sanitize(path), strerror(errno));
+    }
+
+    buf = vt_alloc(max + 1);
+
+    n = fread(buf, 1, max + 1, f);
+
+    if (ferror(f)) {
+        vt_fail(VT_EXIT_USAGE, "cannot read %s \"%s\": %s", what,
+                vt_sanitize(path), strerror(errno));
+    }
+
+    fclose(f);
+
+    if (n > max) {
+        vt_wipe(buf, n);
+        vt_fail(VT_EXIT_USAGE, "%s \"%s\" is larger than %zu bytes", what,
+                vt_sanitize(path), max);
+    }
+
+    *len = n;
+
+    return buf;
+}
+
+
+/*
+ * The first line of stdin, at most max bytes, without its "\n" (or
+ * "\r\n"): a key or a token piped in or typed.  Reads no further than
+ * that line's end when it comes in one read.
+ */
+
+char *
+vt_read_line(size_t max)
+{
+    char     *buf, *nl;
+    size_t    len;
+    ssize_t   n;
+
+    buf = vt_alloc(max + 1);
+    len = 0;
+
+    while (len < max) {
+        n = read(STDIN_FILENO, buf + len, max - len);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+
+        if (n <= 0) {
+            break;
+        }
+
+        len += n;
+
+        if (memchr(buf, '\n', len)) {
+            break;
+        }
+    }
+
+    buf[len] = '\0';
+
+    nl = memchr(buf, '\n', len);
+
+    if (nl) {
+        *nl = '\0';
+
+        if (nl > buf && nl[-1] == '\r') {
+            nl[-1] = '\0';
+        }
+    }
+
+    return buf;
+}
+
+
 void
 vt_wipe(void *p, size_t len)
 {
@@ -707,30 +800,9 @@ static void
 vt_digest_key_load(ngx_http_validibot_hmac_t *h, const vt_dkey_t *dk)
 {
     size_t          n, len;
-    FILE           *f;
     unsigned char  *buf;
 
-    f = fopen(dk->file, "rb");
-    if (f == NULL) {
-        vt_fail(VT_EXIT_USAGE, "cannot read digest key file \"%s\": %s",
-                dk->file, strerror(errno));
-    }
-
-    buf = vt_alloc(VT_DIGEST_KEY_MAX + 1);
-
-    n = fread(buf, 1, VT_DIGEST_KEY_MAX + 1, f);
-
-    if (ferror(f)) {
-        vt_fail(VT_EXIT_USAGE, "cannot read digest key file \"%s\": %s",
-                dk->file, strerror(errno));
-    }
-
-    fclose(f);
-
-    if (n > VT_DIGEST_KEY_MAX) {
-        vt_fail(VT_EXIT_USAGE, "digest key file \"%s\" is larger than %d "
-                "bytes", dk->file, VT_DIGEST_KEY_MAX);
-    }
+    buf = vt_read_secret(dk->file, VT_DIGEST_KEY_MAX, &n, "digest key file");
 
     len = ngx_http_validibot_digest_key_trim(buf, n);
 
