@@ -12,7 +12,7 @@
 #   make soak SOAK_REQUESTS=200000
 #   make stress-cache           validibot_cache under load, 4 workers: 8
 #                               changes x 1,000 trials, the delay of a report
-#                               (1,000 writes), and 5 faults x 3 rounds
+#                               (1,000 writes), and 6 faults x 3 rounds
 #                               (CACHE_TRIALS=..., CACHE_FAULT_ROUNDS=...,
 #                               CACHE_PHASES="exact delivery faults")
 #

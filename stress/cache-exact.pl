@@ -18,12 +18,16 @@
 # faults     FAULT_ROUNDS times each of: CLIENT KILL of the tracking
 #            connections, DEBUG SLEEP 2 (longer than a PING's
 #            interval and timeout together), a Redis restart, FLUSHALL and a
-#            PUBLISH of junk on the tracking channel, under the same load,
+#            PUBLISH of junk on the tracking channel, and bytes that are no
+#            RESP written into every Redis connection of nginx (the
+#            subscribed tracking connections included) by a proxy
+#            (stress/redis-proxy.pl; nginx is reloaded at the start of this
+#            phase to connect through it), under the same load,
 #            while four probes send a second key (cached in the workers) on
 #            new connections; the second key stops being good with the
-#            fault (revoked right after the kill, the sleep and the junk;
-#            gone with the restart and the FLUSHALL, then written back
-#            revoked).  Any 2xx to a probe sent after that moment is stale.
+#            fault (revoked right after the kill, the sleep, the junk and
+#            the garbage; gone with the restart and the FLUSHALL, then
+#            written back revoked).  Any 2xx to a probe sent after that moment is stale.
 #            Then the cache must refill: validibot_cache_hits_total rises
 #            again with all four tracking connections subscribed.
 #
@@ -78,11 +82,12 @@ $ENV{TEST_VALIDIBOT_KEY_DIR} = "$dir/keys";
 require Validibot::Test;
 Validibot::Test->import;
 
-my ($wrk_pid, $nginx_up, @probe_pids);
+my ($wrk_pid, $nginx_up, @probe_pids, $proxy_pid);
 
 sub stop_all {
     kill 'TERM', $wrk_pid if $wrk_pid;
     kill 'TERM', @probe_pids if @probe_pids;
+    kill 'TERM', $proxy_pid if $proxy_pid;
     if ($nginx_up && open my $f, '<', "$dir/logs/nginx.pid") {
         my $pid = <$f>;
         kill 'QUIT', $pid if $pid && $pid =~ /^(\d+)$/;
@@ -97,36 +102,42 @@ Validibot::Test::redis_start();
 
 my $keyfile = Validibot::Test::digest_key_file(1);
 
-open my $c, '>', "$dir/conf/nginx.conf" or die $!;
-print $c <<"EOF";
-load_module $module;
-worker_processes $workers;
-error_log $dir/logs/error.log warn;
-pid $dir/logs/nginx.pid;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    validibot_redis redis://127.0.0.1:$rport/0;
-    validibot_digest_key 1 $keyfile;
-    validibot_cache zone=keys:16m;
-    server {
-        listen unix:$dir/upstream.sock;
-        validibot_identity_headers off;
-        location / { return 200 "ok"; }
-    }
-    server {
-        listen 127.0.0.1:$port;
-        location ~ ^/o/(?<org>[^/]+)/ {
-            validibot_auth API;
-            validibot_org \$org;
-            validibot_require workflow_view;
-            proxy_pass http://unix:$dir/upstream.sock;
+# nginx's configuration, with Redis at $to (Redis itself, or the proxy)
+sub write_conf {
+    my ($to) = @_;
+    open my $c, '>', "$dir/conf/nginx.conf" or die $!;
+    print $c <<~"EOF";
+    load_module $module;
+    worker_processes $workers;
+    error_log $dir/logs/error.log warn;
+    pid $dir/logs/nginx.pid;
+    events { worker_connections 4096; }
+    http {
+        access_log off;
+        validibot_redis redis://127.0.0.1:$to/0;
+        validibot_digest_key 1 $keyfile;
+        validibot_cache zone=keys:16m;
+        server {
+            listen unix:$dir/upstream.sock;
+            validibot_identity_headers off;
+            location / { return 200 "ok"; }
         }
-        location = /metrics { validibot_status; }
+        server {
+            listen 127.0.0.1:$port;
+            location ~ ^/o/(?<org>[^/]+)/ {
+                validibot_auth API;
+                validibot_org \$org;
+                validibot_require workflow_view;
+                proxy_pass http://unix:$dir/upstream.sock;
+            }
+            location = /metrics { validibot_status; }
+        }
     }
+    EOF
+    close $c;
 }
-EOF
-close $c;
+
+write_conf($rport);
 
 # the records of both keys, the second one revoked or not
 sub setup {
@@ -384,6 +395,34 @@ sub tracking_ids {
     return $list =~ /^id=(\d+) .*name=validibot-nginx-tracking /mg;
 }
 
+# the faults go through stress/redis-proxy.pl, which can write junk into
+# every Redis connection of nginx: nginx reloaded to connect through it
+
+sub proxy_start {
+    my $pport = free_port();
+    $proxy_pid = open my $out, '-|', 'perl', "$FindBin::Bin/redis-proxy.pl",
+                      $pport, $rport
+        or die "redis-proxy.pl: $!\n";
+    $main::proxy_out = $out;
+    sleep 0.2;
+    write_conf($pport);
+    my $master = do {
+        open my $f, '<', "$dir/logs/nginx.pid" or die $!;
+        local $/;
+        <$f> =~ /(\d+)/ ? $1 : die "no nginx pid\n";
+    };
+    my %old = map { $_ => 1 } tracking_ids();
+    kill 'HUP', $master;
+    # the old workers' tracking connections gone, four new ones subscribed
+    for (1 .. 400) {
+        sleep 0.025;
+        my @ids = tracking_ids();
+        last if @ids == $workers && !grep { $old{$_} } @ids;
+    }
+    wait_tracking() or die "the tracking connections did not subscribe\n";
+    sleep 1;
+}
+
 # each returns the moment from which the second key must be refused
 my %faults = (
     'client-kill' => sub {
@@ -411,16 +450,24 @@ my %faults = (
         setup(revoked => 1);
         return $t;
     },
+    'garbage' => sub {
+        kill 'USR1', $proxy_pid;
+        my $line = readline $main::proxy_out;
+        Validibot::Test::redis_cmd('HSET', $prkey, 'revoked_at', time() - 1);
+        return time;
+    },
     'junk' => sub {
         Validibot::Test::redis_cmd('PUBLISH', '__redis__:invalidate', 'junk');
         Validibot::Test::redis_cmd('HSET', $prkey, 'revoked_at', time() - 1);
         return time;
     },
 );
-my @faults = qw(client-kill debug-sleep restart flushall junk);
+my @faults = qw(client-kill debug-sleep restart flushall junk garbage);
 
 if ($phase{faults}) {
     my @rows;
+
+    proxy_start();
 
     for my $round (1 .. $fault_rounds) {
         for my $name (@faults) {
@@ -484,6 +531,11 @@ if ($phase{faults}) {
           . "tracking connection subscribed\n";
     print "flushes: validibot_cache_flushes_total over the fault "
           . "(all workers)\n";
+    open my $log, '<', "$dir/logs/error.log" or die $!;
+    my $perr = grep { /tracking connection: protocol error/ } <$log>;
+    close $log;
+    print "garbage: $perr tracking connections failed with a protocol "
+          . "error and reconnected\n";
 }
 
 print "\n", ($failed ? "FAIL\n" : "ok: no stale success\n");
