@@ -12,8 +12,10 @@
 #   3. SYNC_BENCH_BIG_ROUNDS rounds (default 10) of: an unrelated
 #      SYNC_BENCH_BIG_ROWS-row transaction (default 1,000,000) commits in
 #      another session, then a key is revoked at once: the time from that
-#      revocation's COMMIT to the first 401 (the big transaction is
-#      decoded first: with streaming on it was sent while it ran)
+#      revocation's COMMIT to the first 401 (the fast path: a NOTIFY at
+#      COMMIT), and to the stream's own write of it (the walsender
+#      decodes the big transaction first); with the walsender's CPU time
+#      and pg_stat_replication_slots' spill and stream counters
 #   4. the bridge's RSS (VmRSS, VmHWM)
 #
 # A private PostgreSQL 15 cluster, redis-server and nginx, on loopback.
@@ -38,6 +40,7 @@ my $N = $ENV{SYNC_BENCH_USERS} // 100000;
 my $REV = $ENV{SYNC_BENCH_REVOCATIONS} // 1000;
 my $BIG = $ENV{SYNC_BENCH_BIG_ROWS} // 1000000;
 my $BIG_REV = $ENV{SYNC_BENCH_BIG_ROUNDS} // 10;
+my $WORK_MEM = $ENV{SYNC_BENCH_WORK_MEM} // '64MB';
 my $out = $ENV{SYNC_BENCH_RESULTS} || "$top/build/bench/sync.md";
 my $P = $PREFIX;
 
@@ -50,13 +53,14 @@ sub say { print STDERR "sync-bench: @_\n" }
 $SIG{TERM} = $SIG{INT} = sub { exit 1 };
 
 # as a production database would run: the default decoding memory
-# (64MB) and synchronous commits; fsync off (the disk is not measured)
-pg_start(logical_decoding_work_mem => '64MB', synchronous_commit => 'on');
+# (64MB; SYNC_BENCH_WORK_MEM) and synchronous commits; fsync off (the
+# disk is not measured)
+pg_start(logical_decoding_work_mem => $WORK_MEM, synchronous_commit => 'on');
 psql('CREATE DATABASE validibot;', 'postgres');
 psql(do { local (@ARGV, $/) = ("$top/tools/t/sync/validibot-schema.sql"); <> });
 psql('CREATE TABLE unrelated (id bigint, payload text);');
 sredis_start();
-my $r = sync_run('setup');
+my $r = sync_run('setup');   # with the fast path's triggers
 die "setup failed: $r->{err}" if $r->{rc};
 
 # --- 1. initial load ---
@@ -144,6 +148,34 @@ sub revoke_one {
     return (refused_after($k->[0]) - $tc) * 1000;
 }
 
+# (COMMIT -> first 401, COMMIT -> the stream wrote it), in ms: a record
+# the fast path marked is the stream's once the mark is gone
+sub revoke_both {
+    my ($k) = @_;
+    my $tc = commit_sql("UPDATE users_validibotapikey SET revoked_at = now(), "
+                        . "modified = now() WHERE public_id = '$k->[1]';");
+    my $t401 = refused_after($k->[0]);
+    my $ts = $t401;
+    while (sredis('HEXISTS', "${P}key:$k->[1]", 'sync_fast')) {
+        sleep 0.001;
+        $ts = time;
+    }
+    return (($t401 - $tc) * 1000, ($ts - $tc) * 1000);
+}
+
+sub walsender_cpu {
+    my $pid = walsender_pid();
+    open my $fh, '<', "/proc/$pid/stat" or return 0;
+    my @f = split ' ', scalar <$fh>;
+    return ($f[13] + $f[14]) / POSIX::sysconf(POSIX::_SC_CLK_TCK());
+}
+
+sub slot_stats {
+    return split ' ', sql_one("SELECT spill_txns || ' ' || spill_bytes || ' ' "
+        . "|| stream_txns || ' ' || stream_bytes FROM pg_stat_replication_slots "
+        . "WHERE slot_name = 'validibot_sync'");
+}
+
 # --- 2. revocations under load ---
 
 say "revoking $REV keys under request load";
@@ -158,14 +190,28 @@ say "bridge RSS: $rss_mid{VmRSS} kB (peak $rss_mid{VmHWM} kB)";
 
 say "$BIG_REV rounds: a $BIG-row transaction commits, then a revocation";
 $wrk_pid = start_wrk($port, $lk);
-my @blat;
+my (@blat, @bstream, @bins);
+my $cpu0 = walsender_cpu();
+my @ss0 = slot_stats();
 for my $i (0 .. $BIG_REV - 1) {
+    my $t = time;
     psql("INSERT INTO unrelated SELECT g, 'row ' || g FROM generate_series(1, $BIG) g;");
-    push @blat, revoke_one($rk[$REV + $i]);
+    push @bins, time - $t;
+    my ($f, $st) = revoke_both($rk[$REV + $i]);
+    push @blat, $f;
+    push @bstream, $st;
+    say sprintf "round %d: INSERT %.2f s, first 401 %.1f ms, the stream's write %.1f ms",
+        $i + 1, $bins[-1], $f, $st;
     psql('TRUNCATE unrelated;');
 }
-say sprintf "right after big transactions: p50 %.1f ms, p99 %.1f ms, max %.1f ms",
-    pct(50, @blat), pct(99, @blat), pct(100, @blat);
+my $bcpu = (walsender_cpu() - $cpu0) / ($BIG_REV || 1);
+my @ss1 = slot_stats();
+my @sd = map { $ss1[$_] - $ss0[$_] } 0 .. 3;
+say sprintf "right after big transactions: first 401 p50 %.1f ms, p99 %.1f ms, max %.1f ms; "
+    . "the stream's write p50 %.1f ms, max %.1f ms",
+    pct(50, @blat), pct(99, @blat), pct(100, @blat), pct(50, @bstream), pct(100, @bstream);
+say sprintf "walsender CPU %.2f s per round; slot: %d spilled (%d MB), %d streamed (%d MB)",
+    $bcpu, $sd[0], $sd[1] / 1048576, $sd[2], $sd[3] / 1048576;
 my $wrk_rps2 = stop_wrk($wrk_pid);
 
 my %rss_end = rss($spid);
@@ -187,6 +233,11 @@ my $md = sprintf <<'MD',
 |---|---|---|---|---|
 | COMMIT → first 401, under load (%.0f req/s) | %.1f ms | %.1f ms | %.1f ms | %d |
 | same, right after a %d-row transaction (%.0f req/s) | %.1f ms | %.1f ms | %.1f ms | %d |
+| same, until the stream itself wrote it | %.1f ms | %.1f ms | %.1f ms | %d |
+
+- the %d-row INSERT took %.2f s (median); the walsender used %.2f s of CPU
+  per round; pg_stat_replication_slots over the rounds: %d transactions
+  spilled (%d MB), %d streamed (%d MB); logical_decoding_work_mem %s
 
 - initial load of %d users, %d keys, %d memberships (%d orgs): %.2f s from
   the bridge's start to streaming (%d rows read and written in %d ms)
@@ -196,6 +247,9 @@ my $md = sprintf <<'MD',
 MD
     $wrk_rps, pct(50, @lat), pct(99, @lat), pct(100, @lat), scalar @lat,
     $BIG, $wrk_rps2, pct(50, @blat), pct(99, @blat), pct(100, @blat), scalar @blat,
+    pct(50, @bstream), pct(99, @bstream), pct(100, @bstream), scalar @bstream,
+    $BIG, pct(50, @bins), $bcpu, $sd[0], $sd[1] / 1048576, $sd[2], $sd[3] / 1048576,
+    $WORK_MEM,
     $N, $N, $N, $orgs, $load_s, $rows, $ms,
     $rss_load{VmRSS}, $rss_load{VmHWM}, $rss_end{VmRSS}, $rss_end{VmHWM},
     cpus(), $load;

@@ -59,9 +59,10 @@ tools-test: $(TOOLS_BIN) $(MODULE_SO)
 # files in tools/sync/, the module's URL parser for validibot_redis URLs.
 
 SYNC_BIN      = $(BUILD)/validibot-sync
-SYNC_SRCS     = $(wildcard tools/sync/*.c) src/ngx_http_validibot_url.c
+SYNC_SRCS     = $(wildcard tools/sync/*.c) tools/vt_opts.c \
+                src/ngx_http_validibot_url.c
 SYNC_OBJS     = $(patsubst %.c,$(BUILD)/sync/%.o,$(SYNC_SRCS))
-SYNC_CFLAGS   = $(CFLAGS) -Isrc -Itools/sync -I$(shell pg_config \
+SYNC_CFLAGS   = $(CFLAGS) -Isrc -Itools -Itools/sync -I$(shell pg_config \
                     --includedir 2>/dev/null || echo /usr/include/postgresql)
 SYNC_LIBS     = -lpq -lhiredis
 
@@ -76,6 +77,7 @@ install: $(SYNC_BIN)
 $(SYNC_BIN): $(SYNC_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(SYNC_OBJS) $(SYNC_LIBS)
 
-$(BUILD)/sync/%.o: %.c $(wildcard tools/sync/*.h) src/ngx_http_validibot_url.h
+$(BUILD)/sync/%.o: %.c $(wildcard tools/sync/*.h) tools/vt_opts.h \
+                    src/ngx_http_validibot_url.h
 	@mkdir -p $(dir $@)
 	$(CC) $(SYNC_CFLAGS) -c -o $@ $<

@@ -15,14 +15,6 @@
 #include "vt.h"
 
 
-typedef struct {
-    const char  *name;
-    unsigned     value:1;         /* takes a value */
-    unsigned     repeat:1;        /* may be given more than once */
-    unsigned     global:1;
-} vt_optdef_t;
-
-
 static const vt_optdef_t  vt_optdefs[] = {
     { "redis", 1, 0, 1 },
     { "prefix", 1, 0, 1 },
@@ -298,21 +290,6 @@ vt_find_command(const char *group, const char *name)
 }
 
 
-static const vt_optdef_t *
-vt_find_opt(const char *name, size_t len)
-{
-    const vt_optdef_t  *d;
-
-    for (d = vt_optdefs; d->name; d++) {
-        if (strlen(d->name) == len && memcmp(d->name, name, len) == 0) {
-            return d;
-        }
-    }
-
-    return NULL;
-}
-
-
 /* "user label expires" holds name as a word */
 
 static int
@@ -432,88 +409,33 @@ vt_global_options(vt_ctx_t *ctx)
 int
 main(int argc, char **argv)
 {
-    int                  i, npos, dashdash, rc;
-    size_t               j, len;
-    char                *a, **pos;
-    const char          *eq, *group, *name, *unknown;
+    int                  npos, rc;
+    size_t               j;
+    char               **pos;
+    const char          *group, *name, *unknown;
     vt_ctx_t             ctx;
+    vt_args_t           *args;
     const vt_optdef_t   *d;
     const vt_command_t  *c;
 
     memset(&ctx, 0, sizeof(vt_ctx_t));
     ctx.now = (int64_t) time(NULL);
 
-    pos = vt_alloc((argc + 1) * sizeof(char *));
-    npos = 0;
-    dashdash = 0;
-    unknown = NULL;
+    args = vt_alloc(sizeof(vt_args_t));
+    args->pos = vt_alloc((argc + 1) * sizeof(char *));
 
-    /* one pass: every option has the same arity in every command */
-
-    for (i = 1; i < argc; i++) {
-        a = argv[i];
-
-        if (dashdash || a[0] != '-' || a[1] == '\0') {
-            pos[npos++] = a;
-            continue;
-        }
-
-        if (strcmp(a, "--") == 0) {
-            dashdash = 1;
-            continue;
-        }
-
-        if (strcmp(a, "-h") == 0) {
-            a = "--help";
-        }
-
-        eq = (a[1] == '-') ? strchr(a + 2, '=') : NULL;
-        len = eq ? (size_t) (eq - (a + 2)) : strlen(a + 2);
-
-        d = (a[1] == '-') ? vt_find_opt(a + 2, len) : NULL;
-
-        if (d == NULL) {
-
-            /* reported once the command is known, with its help */
-
-            if (unknown == NULL) {
-                unknown = eq ? vt_strndup(a, eq - a) : a;
-            }
-
-            continue;
-        }
-
-        if (ctx.nopts == VT_MAX_OPTS) {
-            vt_fail(VT_EXIT_USAGE, "too many options");
-        }
-
-        ctx.opts[ctx.nopts].name = d->name;
-
-        if (d->value) {
-            if (eq) {
-                ctx.opts[ctx.nopts].value = eq + 1;
-
-            } else if (i + 1 < argc) {
-                ctx.opts[ctx.nopts].value = argv[++i];
-
-            } else {
-                vt_fail(VT_EXIT_USAGE, "--%s needs a value", d->name);
-            }
-
-        } else if (eq) {
-            vt_fail(VT_EXIT_USAGE, "--%s takes no value", d->name);
-        }
-
-        if (!d->repeat) {
-            for (j = 0; j < ctx.nopts; j++) {
-                if (ctx.opts[j].name == d->name) {
-                    vt_fail(VT_EXIT_USAGE, "--%s given twice", d->name);
-                }
-            }
-        }
-
-        ctx.nopts++;
+    if (vt_args_parse(vt_optdefs, argc, argv, args) != 0) {
+        vt_fail(VT_EXIT_USAGE, "%s", args->err);
     }
+
+    /* an unknown option is reported once the command is known */
+
+    unknown = args->unknown ? vt_strndup(args->unknown, args->unknown_len)
+                            : NULL;
+    memcpy(ctx.opts, args->opts, args->nopts * sizeof(vt_opt_t));
+    ctx.nopts = args->nopts;
+    pos = args->pos;
+    npos = args->npos;
 
     /* "help", "help create", "help user add" */
 

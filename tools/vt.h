@@ -18,6 +18,7 @@
 #include <hiredis/hiredis.h>
 
 #include "ngx_http_validibot_digest.h"
+#include "vt_opts.h"
 
 
 #define VT_VERSION            "0.1.0"
@@ -35,17 +36,12 @@
 #define VT_DEFAULT_OVERLAP    (24 * 3600)
 
 #define VT_MAX_DIGEST_KEYS    32
-#define VT_MAX_OPTS           64
 #define VT_MAX_TEXT           255     /* label, name, email */
 #define VT_MAX_USER           128
 #define VT_MAX_SLUG           100
 #define VT_MAX_PREFIX         128     /* as validibot_redis_prefix */
 
 
-typedef struct {
-    const char   *name;               /* without "--" */
-    const char   *value;              /* NULL for a flag */
-} vt_opt_t;
 
 
 typedef struct {

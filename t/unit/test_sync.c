@@ -270,12 +270,88 @@ test_roles(void)
 }
 
 
+#define V(s)  { 't', s, sizeof(s) - 1 }
+
+
+static void
+test_same(void)
+{
+    int         k;
+    vs_rel_t    rel;
+    vs_value_t  o[4] = { V("k1"), V("2026-12-02 05:00:00+00"), V("abc"),
+                         { 'n', NULL, 0 } };
+    vs_value_t  n[4] = { V("k1"), V("2026-12-02 06:00:00+00"), V("abc"),
+                         { 'n', NULL, 0 } };
+
+    /* mapped: columns 0, 2 and 3; column 1 is last_used_at */
+    memset(&rel, 0, sizeof(rel));
+    for (k = 0; k < VS_MAX_COLS; k++) {
+        rel.pos[k] = -1;
+    }
+    rel.pos[0] = 0;
+    rel.pos[1] = 2;
+    rel.pos[2] = 3;
+
+    ok(vs_tuple_same(&rel, o, 4, n, 4),
+       "only an unmapped column changed: same");
+
+    n[2] = (vs_value_t) V("abd");
+    ok(!vs_tuple_same(&rel, o, 4, n, 4), "a mapped value changed");
+
+    n[2] = (vs_value_t) V("abcd");
+    ok(!vs_tuple_same(&rel, o, 4, n, 4), "a mapped value grew");
+
+    n[2] = (vs_value_t) { 'u', NULL, 0 };
+    ok(vs_tuple_same(&rel, o, 4, n, 4), "new unchanged TOAST: same");
+
+    n[2] = (vs_value_t) V("abc");
+    o[2] = (vs_value_t) { 'u', NULL, 0 };
+    ok(!vs_tuple_same(&rel, o, 4, n, 4),
+       "old unchanged TOAST against a value: not known to be the same");
+
+    o[2] = (vs_value_t) V("abc");
+    n[3] = (vs_value_t) V("2026-12-02 06:00:00+00");
+    ok(!vs_tuple_same(&rel, o, 4, n, 4), "NULL to a value: changed");
+
+    n[3] = (vs_value_t) { 'n', NULL, 0 };
+    ok(!vs_tuple_same(&rel, o, 3, n, 4), "an old tuple too short: changed");
+}
+
+
+static void
+test_fast(void)
+{
+    char       buf[128];
+    vs_fast_t  f;
+
+#define FAST(s)  (strcpy(buf, s), vs_fast_parse(buf, &f))
+
+    ok(FAST("key 0123456789abcdef0123456789abcdef 4294967295") == 0
+       && f.kind == VS_FAST_KEY && f.len == 32
+       && strcmp(f.id, "0123456789abcdef0123456789abcdef") == 0
+       && f.xid == 4294967295u, "a key, the largest xid");
+    ok(FAST("user 42 731") == 0 && f.kind == VS_FAST_USER
+       && strcmp(f.id, "42") == 0 && f.xid == 731, "a user");
+    ok(FAST("key 0123 4294967296") == -1, "xid over 32 bits");
+    ok(FAST("key 0123 12x") == -1, "xid not a number");
+    ok(FAST("key 0123 ") == -1, "no xid");
+    ok(FAST("key 0123") == -1, "no space, no xid");
+    ok(FAST("key  12") == -1, "no id");
+    ok(FAST("key 01G3 12") == -1, "a public id not in lowercase hex");
+    ok(FAST("user 4a 12") == -1, "a user id not a number");
+    ok(FAST("org acme 12") == -1, "another kind");
+    ok(FAST("key 0123 12 13") == -1, "trailing words");
+}
+
+
 int
 main(void)
 {
     test_messages();
     test_timestamps();
     test_roles();
+    test_same();
+    test_fast();
 
     return tap_done();
 }

@@ -67,7 +67,9 @@ int vs_mirror_change(vs_mirror_t *mi, vs_rel_t *rel, char op,
     vs_value_t *oldv, int nold, vs_value_t *newv, int nnew);
 int vs_mirror_commit(vs_mirror_t *mi, const char *lsn);
 void vs_mirror_abort(vs_mirror_t *mi);
+void vs_mirror_xid(vs_mirror_t *mi, uint32_t xid);
 size_t vs_mirror_seen(vs_mirror_t *mi, char ***keys);
+void vs_mirror_seen_free(vs_mirror_t *mi);
 
 
 /* vs_main.c: logging and state shared by the commands */
@@ -83,6 +85,18 @@ char *vs_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int64_t vs_now_ms(void);
 
 
+/* vs_fast.c: refusals by NOTIFY, ahead of the stream */
+
+#define VS_FAST_RING  4096        /* transactions the stream applied */
+
+typedef struct {
+    uint32_t      xid[VS_FAST_RING];
+    size_t        next;
+} vs_fast_ring_t;
+
+extern const char  vs_fast_guard_lua[];
+
+
 /* vs_stream.c: the run loop, initial load and resync */
 
 typedef struct {
@@ -96,5 +110,11 @@ typedef struct {
 int vs_run(vs_conf_t *conf);
 int vs_check_setup(PGconn *pg, vs_conf_t *conf, int verbose);
 PGconn *vs_pg_connect(vs_conf_t *conf, int replication);
+
+char *vs_fast_setup_sql(vs_conf_t *conf);
+int vs_fast_check(PGconn *pg, vs_conf_t *conf, int verbose);
+int vs_fast_listen(PGconn *pg, vs_conf_t *conf);
+int vs_fast_poll(PGconn *pg, vs_redis_t *r, vs_fast_ring_t *applied);
+void vs_fast_applied(vs_fast_ring_t *a, uint32_t xid);
 
 #endif /* _VS_H_INCLUDED_ */

@@ -15,10 +15,25 @@
 #include <time.h>
 
 #include "vs.h"
+#include "vt_opts.h"
 
 
 volatile sig_atomic_t  vs_stop;
 volatile sig_atomic_t  vs_hup;
+
+
+static const vt_optdef_t  vs_optdefs[] = {
+    { "pg", 1, 0, 0 },
+    { "redis", 1, 0, 0 },
+    { "prefix", 1, 0, 0 },
+    { "slot", 1, 0, 0 },
+    { "publication", 1, 0, 0 },
+    { "print", 0, 0, 0 },
+    { "json", 0, 0, 0 },
+    { "help", 0, 0, 0 },
+    { "version", 0, 0, 0 },
+    { NULL, 0, 0, 0 }
+};
 
 
 static const char  vs_usage[] =
@@ -30,8 +45,8 @@ static const char  vs_usage[] =
     "\n"
     "Commands:\n"
     "  setup [--print]   print (or run, as the tables' owner) the one-time\n"
-    "                    setup: publication, REPLICA IDENTITY FULL; checks\n"
-    "                    wal_level\n"
+    "                    setup: publication, REPLICA IDENTITY FULL, the\n"
+    "                    fast path's triggers; checks wal_level\n"
     "  run               stream, in the foreground, logging to stderr;\n"
     "                    SIGTERM stops cleanly\n"
     "  resync            ask the bridge for a full reload (a stopped bridge\n"
@@ -169,7 +184,7 @@ static char *
 vs_setup_sql(vs_conf_t *conf)
 {
     int    i;
-    char  *sql, *t;
+    char  *sql, *t, *fast;
 
     sql = vs_sprintf("CREATE PUBLICATION %s FOR TABLE", conf->publication);
 
@@ -192,7 +207,13 @@ vs_setup_sql(vs_conf_t *conf)
         }
     }
 
-    return sql;
+    /* the fast path: refusals notified at COMMIT (tools/sync/vs_fast.c) */
+    fast = vs_fast_setup_sql(conf);
+    t = vs_sprintf("%s%s", sql, fast);
+    free(fast);
+    free(sql);
+
+    return t;
 }
 
 
@@ -490,10 +511,12 @@ vs_cmd_status(vs_conf_t *conf, int json)
 int
 main(int argc, char **argv)
 {
-    int               i, print, json;
-    const char       *cmd, *env;
-    vs_conf_t         conf;
-    struct sigaction  sa;
+    int                i, print, json, help, version;
+    size_t             k;
+    const char        *cmd, *env, *v;
+    vs_conf_t          conf;
+    vt_args_t         *args;
+    struct sigaction   sa;
 
     memset(&conf, 0, sizeof(vs_conf_t));
 
@@ -506,68 +529,78 @@ main(int argc, char **argv)
     conf.slot = VS_DEFAULT_SLOT;
     conf.publication = VS_DEFAULT_PUB;
 
-    cmd = NULL;
-    print = 0;
-    json = 0;
+    args = vs_alloc(sizeof(vt_args_t));
+    args->pos = vs_alloc((argc + 1) * sizeof(char *));
 
-    for (i = 1; i < argc; i++) {
-        const char  *a = argv[i], **dst = NULL;
+    if (vt_args_parse(vs_optdefs, argc, argv, args) != 0) {
+        fprintf(stderr, "validibot-sync: %s\n", args->err);
+        return VS_EXIT_USAGE;
+    }
 
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0
-            || strcmp(a, "help") == 0)
-        {
-            fputs(vs_usage, stdout);
-            return VS_EXIT_OK;
-        }
+    print = json = help = version = 0;
 
-        if (strcmp(a, "--version") == 0) {
-            printf("validibot-sync %s\n", VS_VERSION);
-            return VS_EXIT_OK;
-        }
+    for (k = 0; k < args->nopts; k++) {
+        v = args->opts[k].value;
 
-        if (strcmp(a, "--print") == 0) {
-            print = 1;
-            continue;
-        }
-
-        if (strcmp(a, "--json") == 0) {
-            json = 1;
-            continue;
-        }
-
-        if (strcmp(a, "--pg") == 0) {
-            dst = &conf.pg;
-        } else if (strcmp(a, "--redis") == 0) {
-            dst = &conf.redis_url;
-        } else if (strcmp(a, "--prefix") == 0) {
-            dst = &conf.prefix;
-        } else if (strcmp(a, "--slot") == 0) {
-            dst = &conf.slot;
-        } else if (strcmp(a, "--publication") == 0) {
-            dst = &conf.publication;
-        }
-
-        if (dst) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "validibot-sync: %s needs a value\n", a);
-                return VS_EXIT_USAGE;
+        switch (args->opts[k].name[0]) {
+        case 'p':
+            if (strcmp(args->opts[k].name, "pg") == 0) {
+                conf.pg = v;
+            } else if (strcmp(args->opts[k].name, "prefix") == 0) {
+                conf.prefix = v;
+            } else if (strcmp(args->opts[k].name, "publication") == 0) {
+                conf.publication = v;
+            } else {
+                print = 1;
             }
-            *dst = argv[++i];
-            continue;
+            break;
+        case 'r':
+            conf.redis_url = v;
+            break;
+        case 's':
+            conf.slot = v;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            help = 1;
+            break;
+        default:
+            version = 1;
         }
+    }
 
-        if (a[0] == '-') {
-            fprintf(stderr, "validibot-sync: unknown option %s\n", a);
-            return VS_EXIT_USAGE;
-        }
+    cmd = NULL;
 
-        if (cmd) {
+    for (i = 0; i < args->npos; i++) {
+        if (strcmp(args->pos[i], "help") == 0) {
+            help = 1;
+
+        } else if (cmd == NULL) {
+            cmd = args->pos[i];
+
+        } else {
             fprintf(stderr, "validibot-sync: unexpected argument \"%s\"\n",
-                    a);
+                    args->pos[i]);
             return VS_EXIT_USAGE;
         }
+    }
 
-        cmd = a;
+    if (help) {
+        fputs(vs_usage, stdout);
+        return VS_EXIT_OK;
+    }
+
+    if (version) {
+        printf("validibot-sync %s\n", VS_VERSION);
+        return VS_EXIT_OK;
+    }
+
+    if (args->unknown) {
+        fprintf(stderr, "validibot-sync: unknown option %.*s\n",
+                (int) args->unknown_len, args->unknown);
+        return VS_EXIT_USAGE;
     }
 
     if (cmd == NULL) {

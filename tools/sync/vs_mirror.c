@@ -83,6 +83,7 @@ struct vs_mirror_s {
     size_t        orphans;           /* role rows without their membership */
 
     /* the transaction being decoded */
+    uint32_t      xid;
     vs_cmd_t     *cmds;
     size_t        ncmds, ccap;
     char        **dirty;             /* membership ids */
@@ -310,8 +311,6 @@ vs_mirror_new(vs_redis_t *redis)
 void
 vs_mirror_free(vs_mirror_t *mi)
 {
-    size_t  i;
-
     vs_mirror_abort(mi);
     vs_hash_clear(&mi->orgs, vs_org_free);
     vs_hash_clear(&mi->roles, free);
@@ -319,11 +318,7 @@ vs_mirror_free(vs_mirror_t *mi)
     vs_hash_clear(&mi->mroles, vs_mrole_free);
     vs_hash_clear(&mi->keys, free);
 
-    for (i = 0; i < mi->nseen; i++) {
-        free(mi->seen[i]);
-    }
-
-    free(mi->seen);
+    vs_mirror_seen_free(mi);
     free(mi->cmds);
     free(mi->dirty);
     free(mi->gone_orgs);
@@ -399,6 +394,48 @@ vs_del(vs_mirror_t *mi, char *name)
     argv[1] = name;
     vs_emit(mi, 0, 2, argv);
     free(name);
+}
+
+
+/*
+ * A key or user record: the field value pairs are in argv[6..n), the
+ * first six are this function's.  A load writes them with HSET and drops
+ * the fast path's mark (the load is the newer state); the stream goes
+ * through the guard script, which keeps a mark's refusal until the
+ * marked transaction itself is applied (vs_fast.c).
+ */
+static void
+vs_emit_guarded(vs_mirror_t *mi, int load, const char *name,
+    const char *guarded, const char **argv, int n)
+{
+    char         xid[16];
+    const char  *del[3];
+
+    if (n <= 6) {
+        return;
+    }
+
+    if (load) {
+        argv[4] = "HSET";
+        argv[5] = name;
+        vs_emit(mi, 1, n - 4, argv + 4);
+
+        del[0] = "HDEL";
+        del[1] = name;
+        del[2] = "sync_fast";
+        vs_emit(mi, 1, 3, del);
+        return;
+    }
+
+    snprintf(xid, sizeof(xid), "%u", mi->xid);
+
+    argv[0] = "EVAL";
+    argv[1] = vs_fast_guard_lua;
+    argv[2] = "1";
+    argv[3] = name;
+    argv[4] = guarded;
+    argv[5] = xid;
+    vs_emit(mi, 0, n, argv);
 }
 
 
@@ -598,7 +635,7 @@ vs_user(vs_mirror_t *mi, int load, vs_row_t *row, int del)
 {
     int          n;
     char        *name;
-    const char  *argv[10];
+    const char  *argv[14];
 
     if (vs_val(row, 0) == NULL) {
         return;
@@ -611,9 +648,7 @@ vs_user(vs_mirror_t *mi, int load, vs_row_t *row, int del)
         return;
     }
 
-    argv[0] = "HSET";
-    argv[1] = name;
-    n = 2;
+    n = 6;
 
     if (row->has[1] != VS_ABSENT) {
         argv[n++] = "is_active";
@@ -635,9 +670,7 @@ vs_user(vs_mirror_t *mi, int load, vs_row_t *row, int del)
         argv[n++] = vs_val(row, 4) ? row->v[4] : "";
     }
 
-    if (n > 2) {
-        vs_emit(mi, load, n, argv);
-    }
+    vs_emit_guarded(mi, load, name, "is_active", argv, n);
 
     free(name);
 }
@@ -946,7 +979,7 @@ vs_key(vs_mirror_t *mi, int load, vs_row_t *row, int del)
 {
     int          n;
     char        *name, *old, created[24], expires[24], revoked[24];
-    const char  *pid, *from, *argv[24];
+    const char  *pid, *from, *argv[28];
 
     if (vs_val(row, 0) == NULL) {
         return;
@@ -990,9 +1023,7 @@ vs_key(vs_mirror_t *mi, int load, vs_row_t *row, int del)
     }
 
     name = vs_name(mi, "key", pid, NULL);
-    argv[0] = "HSET";
-    argv[1] = name;
-    n = 2;
+    n = 6;
 
     if (row->has[2] != VS_ABSENT) {
         argv[n++] = "user";
@@ -1047,7 +1078,7 @@ vs_key(vs_mirror_t *mi, int load, vs_row_t *row, int del)
         argv[n++] = from;
     }
 
-    vs_emit(mi, load, n, argv);
+    vs_emit_guarded(mi, load, name, "revoked_at", argv, n);
     free(name);
 }
 
@@ -1128,6 +1159,31 @@ vs_mirror_seen(vs_mirror_t *mi, char ***keys)
 }
 
 
+/* after the sweep: the names are not needed until the next load */
+void
+vs_mirror_seen_free(vs_mirror_t *mi)
+{
+    size_t  i;
+
+    for (i = 0; i < mi->nseen; i++) {
+        free(mi->seen[i]);
+    }
+
+    free(mi->seen);
+    mi->seen = NULL;
+    mi->nseen = 0;
+    mi->scap = 0;
+}
+
+
+/* the transaction the next changes belong to (pgoutput's xid) */
+void
+vs_mirror_xid(vs_mirror_t *mi, uint32_t xid)
+{
+    mi->xid = xid;
+}
+
+
 /* a change from the stream: 'I', 'U' or 'D' */
 int
 vs_mirror_change(vs_mirror_t *mi, vs_rel_t *rel, char op, vs_value_t *oldv,
@@ -1143,6 +1199,13 @@ vs_mirror_change(vs_mirror_t *mi, vs_rel_t *rel, char op, vs_value_t *oldv,
         vs_row_tuple(&row, rel, oldv, nold);
         vs_apply[rel->table](mi, 0, &row, 1);
         vs_row_free(&row);
+        return 0;
+    }
+
+    if (op == 'U' && oldv && nold
+        && vs_tuple_same(rel, oldv, nold, newv, nnew))
+    {
+        /* only columns the records do not hold: last_used_at, modified */
         return 0;
     }
 

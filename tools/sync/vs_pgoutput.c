@@ -543,3 +543,132 @@ vs_roles_csv(const char **codes, size_t n, char *out, size_t size)
 
     return (int) len;
 }
+
+
+/*
+ * An UPDATE whose old tuple (REPLICA IDENTITY FULL) and new tuple agree
+ * on every column the bridge maps: Validibot bumping last_used_at on a
+ * key.  Such a row is not written again (a write would, among others,
+ * invalidate every gateway's cached decisions for the key).  A value the
+ * new tuple sends as unchanged TOAST is the same; an old one that is
+ * not there, or unchanged TOAST against a value, is not known to be.
+ */
+int
+vs_tuple_same(const vs_rel_t *rel, const vs_value_t *oldv, int nold,
+    const vs_value_t *newv, int nnew)
+{
+    int                p, k;
+    const vs_value_t  *o, *n;
+
+    for (k = 0; k < VS_MAX_COLS; k++) {
+        p = rel->pos[k];
+
+        if (p < 0) {
+            continue;
+        }
+
+        if (p >= nold || p >= nnew) {
+            return 0;
+        }
+
+        o = &oldv[p];
+        n = &newv[p];
+
+        if (n->kind == 'u') {
+            continue;
+        }
+
+        if (o->kind != n->kind) {
+            return 0;
+        }
+
+        if (n->kind == 't'
+            && (o->len != n->len || memcmp(o->data, n->data, n->len) != 0))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * The payload of the fast path's NOTIFY, as the trigger validibot-sync
+ * setup installs writes it: "key <public_id> <xid>" (a key revoked or
+ * deleted) or "user <id> <xid>" (a user deactivated or deleted); the xid
+ * is txid_current() modulo 2^32, which is what pgoutput calls the
+ * transaction.  The id is cut out in place.  -1: not one of these.
+ */
+int
+vs_fast_parse(char *payload, vs_fast_t *f)
+{
+    char      *p, *id;
+    size_t     len;
+    uint64_t   xid;
+
+    if (strncmp(payload, "key ", 4) == 0) {
+        f->kind = VS_FAST_KEY;
+        p = payload + 4;
+
+    } else if (strncmp(payload, "user ", 5) == 0) {
+        f->kind = VS_FAST_USER;
+        p = payload + 5;
+
+    } else {
+        return -1;
+    }
+
+    id = p;
+
+    while (*p && *p != ' ') {
+        p++;
+    }
+
+    len = p - id;
+
+    if (len == 0 || len > 64 || *p != ' ') {
+        return -1;
+    }
+
+    if (f->kind == VS_FAST_KEY) {
+        for (p = id; p < id + len; p++) {
+            if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) {
+                return -1;
+            }
+        }
+
+    } else {
+        for (p = id; p < id + len; p++) {
+            if (*p < '0' || *p > '9') {
+                return -1;
+            }
+        }
+    }
+
+    p = id + len + 1;
+    xid = 0;
+
+    if (*p == '\0') {
+        return -1;
+    }
+
+    for ( /* void */ ; *p; p++) {
+        if (*p < '0' || *p > '9') {
+            return -1;
+        }
+
+        xid = xid * 10 + (*p - '0');
+
+        if (xid > UINT32_MAX) {
+            return -1;
+        }
+    }
+
+    id[len] = '\0';
+    f->id = id;
+    f->len = len;
+    f->xid = (uint32_t) xid;
+
+    return 0;
+}

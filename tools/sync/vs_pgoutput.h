@@ -89,6 +89,24 @@ int vs_tuple(const unsigned char *p, size_t len, vs_value_t *vals,
 vs_table_e vs_table_of(const char *nspname, const char *relname);
 int vs_parse_ts(const char *p, size_t len, int64_t *t);
 int vs_roles_csv(const char **codes, size_t n, char *out, size_t size);
+int vs_tuple_same(const vs_rel_t *rel, const vs_value_t *oldv, int nold,
+    const vs_value_t *newv, int nnew);
+
+
+/* a notification of the fast path (vs_fast.c): "key <public_id> <xid>" */
+typedef enum {
+    VS_FAST_KEY = 0,
+    VS_FAST_USER
+} vs_fast_e;
+
+typedef struct {
+    vs_fast_e     kind;
+    const char   *id;         /* into the payload; NUL-terminated there */
+    size_t        len;
+    uint32_t      xid;        /* the transaction's, as pgoutput sends it */
+} vs_fast_t;
+
+int vs_fast_parse(char *payload, vs_fast_t *f);
 
 
 #endif /* _VS_PGOUTPUT_H_INCLUDED_ */

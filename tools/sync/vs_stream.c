@@ -12,6 +12,7 @@
 
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
@@ -27,6 +28,8 @@
 
 #define VS_PG_EPOCH_US  946684800000000LL    /* 2000-01-01 in unix us */
 #define VS_FETCH        "5000"
+#define VS_FAST_EVERY   64        /* stream messages between two looks at
+                                     the fast path's notifications */
 
 
 typedef struct {
@@ -67,6 +70,9 @@ typedef struct {
     int            changes;           /* in the open transaction */
     uint64_t       applied;           /* transactions */
     int            resynced;
+
+    uint32_t       xid;               /* of the open transaction */
+    vs_fast_ring_t fast;              /* xids the stream applied */
 } vs_session_t;
 
 
@@ -225,6 +231,8 @@ vs_check_setup(PGconn *pg, vs_conf_t *conf, int verbose)
                "ready", conf->publication);
     }
 
+    (void) vs_fast_check(pg, conf, verbose);
+
     return bad ? -1 : 0;
 }
 
@@ -247,6 +255,16 @@ vs_lsn_parse(const char *s, uint64_t *lsn)
 
     *lsn = ((uint64_t) hi << 32) | lo;
     return 0;
+}
+
+
+/* what a load allocated and freed goes back to the system */
+static void
+vs_trim(void)
+{
+#ifdef __GLIBC__
+    (void) malloc_trim(0);
+#endif
 }
 
 
@@ -523,6 +541,9 @@ vs_sweep(vs_session_t *s)
 
     vs_log("info", "deleted %zu records the load did not see", gone);
 
+    vs_mirror_seen_free(s->mirror);
+    vs_trim();
+
     return -1;
 }
 
@@ -733,6 +754,8 @@ vs_commit(vs_session_t *s, uint64_t lsn)
         s->applied++;
     }
 
+    vs_fast_applied(&s->fast, s->xid);
+
     s->changes = 0;
     s->in_txn = 0;
 
@@ -830,6 +853,8 @@ vs_stream_commit(vs_session_t *s, vs_msg_t *m)
 
     b = vs_sbuf(s, m->xid, 0);
     s->changes = 0;
+    s->xid = m->xid;
+    vs_mirror_xid(s->mirror, m->xid);
 
     if (b) {
         for (i = 0; i < b->n; i++) {
@@ -887,6 +912,8 @@ vs_message(vs_session_t *s, const unsigned char *p, size_t len, int replay)
     case 'B':
         s->in_txn = 1;
         s->changes = 0;
+        s->xid = m.xid;
+        vs_mirror_xid(s->mirror, m.xid);
         return -1;
 
     case 'C':
@@ -982,7 +1009,7 @@ vs_idle(vs_session_t *s)
 static int
 vs_stream(vs_session_t *s)
 {
-    int             n, rc, sock;
+    int             n, rc, sock, psock, since;
     char           *buf, *sql, lsn[24];
     int64_t         now, next;
     fd_set          fds;
@@ -1008,6 +1035,7 @@ vs_stream(vs_session_t *s)
     vs_log("info", "streaming from slot \"%s\" at %s", s->conf->slot, lsn);
 
     next = 0;
+    since = 0;
 
     for ( ;; ) {
         if (vs_stop) {
@@ -1038,14 +1066,28 @@ vs_stream(vs_session_t *s)
 
         n = PQgetCopyData(s->repl, &buf, 1);
 
+        if (n == 0 || ++since >= VS_FAST_EVERY) {
+            since = 0;
+
+            if (vs_fast_poll(s->pg, &s->redis, &s->fast) != 0) {
+                if (n > 0) {
+                    PQfreemem(buf);
+                }
+                return VS_RETRY;
+            }
+        }
+
         if (n == 0) {
             sock = PQsocket(s->repl);
+            psock = PQsocket(s->pg);
             FD_ZERO(&fds);
             FD_SET(sock, &fds);
+            FD_SET(psock, &fds);
             tv.tv_sec = (next - now) / 1000;
             tv.tv_usec = ((next - now) % 1000) * 1000;
 
-            if (select(sock + 1, &fds, NULL, NULL, &tv) < 0
+            if (select((sock > psock ? sock : psock) + 1, &fds, NULL, NULL,
+                       &tv) < 0
                 && errno != EINTR)
             {
                 return VS_RETRY;
@@ -1243,6 +1285,11 @@ vs_session(vs_conf_t *conf, int force, vs_session_t *s)
 
     if (rc != -1) {
         return rc;
+    }
+
+    /* after the load: a transaction notified from now on is streamed too */
+    if (vs_fast_listen(s->pg, conf) != 0) {
+        return VS_RETRY;
     }
 
     return vs_stream(s);

@@ -23,7 +23,7 @@ our @EXPORT = qw(pg_available pg_start pg_stop pg_restart psql sql_one
                  pg_conninfo
                  sredis sredis_port sredis_start sredis_stop
                  sync_bin sync_start sync_stop sync_wait sync_run sync_log
-                 wait_log eventually nginx_start get new_key
+                 wait_log eventually nginx_start get new_key walsender_pid
                  sql_user sql_org sql_member sql_key $D $PREFIX);
 
 our $D = tempdir('vs-test-XXXXXX', TMPDIR => 1, CLEANUP => 1);
@@ -118,9 +118,13 @@ sub pg_restart { pg_ctl('restart') }
 sub pg_port { $PGPORT }
 
 sub pg_conninfo {
-    my ($db) = @_;
-    return "postgresql://postgres\@127.0.0.1:$PGPORT/" . ($db // 'validibot');
+    my ($db, $user) = @_;
+    return "postgresql://" . ($user // 'postgres') . "\@127.0.0.1:$PGPORT/"
+        . ($db // 'validibot');
 }
+
+# the bridge's connection string (default: the superuser's)
+our $SYNC_PG;
 
 # psql: returns stdout (unaligned, tuples only); dies on an error unless
 # {ok_fail => 1}, then returns (out, err, rc)
@@ -254,7 +258,7 @@ sub sredis { redis_on(sredis_port(), @_) }
 # --- the bridge ---
 
 sub _sync_env {
-    return (VALIDIBOT_SYNC_PG => pg_conninfo(),
+    return (VALIDIBOT_SYNC_PG => $SYNC_PG // pg_conninfo(),
             VALIDIBOT_REDIS_URL => 'redis://127.0.0.1:' . sredis_port(),
             VALIDIBOT_REDIS_PREFIX => $PREFIX);
 }
@@ -316,6 +320,12 @@ sub sync_wait {
         sleep 0.02;
     }
     return undef;
+}
+
+# the walsender serving the bridge
+sub walsender_pid {
+    return sql_one("SELECT pid FROM pg_stat_replication "
+                   . "WHERE application_name = 'validibot-sync'");
 }
 
 sub sync_log {
