@@ -51,21 +51,26 @@ demo-sync: deps
 stop:
 	sh scripts/stop.sh
 
-# The unit tests (plain and under ASan/UBSan) and a short fuzz run; one
-# prove run over the nginx suite and the validibot-token suite against one
-# redis-server that scripts/test.sh starts on a free port and stops
-# afterwards; then the nginx suite again on nginx and the module built with
-# ASan + UBSan (docs/hardening.md); then on Debian trixie's nginx 1.26,
-# built from its source package (make compat, docs/testing.md).
+# make test (CI, .ci/run), one stage after another, each printing its
+# time (docs/testing.md "What make test costs"): the module and the
+# tools; the unit tests (plain and under ASan/UBSan) and a short fuzz run;
+# one prove run over the nginx suite and the validibot-token and
+# validibot-sync suites against one redis-server that scripts/test.sh
+# starts on a free port and stops afterwards; then the nginx suite again
+# on nginx and the module built with ASan + UBSan (docs/hardening.md);
+# then on Debian trixie's nginx 1.26, built from its source package (make
+# compat, docs/testing.md).
+TIMED = bash scripts/timed.sh
+
 test: deps
-	$(MAKE) module tools
-	$(MAKE) unit-test
-	$(MAKE) fuzz-smoke
+	$(TIMED) build $(MAKE) module tools
+	$(TIMED) unit $(MAKE) unit-test
+	$(TIMED) fuzz $(MAKE) fuzz-smoke
 	VALIDIBOT_TOKEN_BIN=$(BUILD)/validibot-token \
 	VALIDIBOT_MODULE_SO=$(MODULE_SO) \
-	    bash scripts/test.sh t/ tools/t/
-	$(MAKE) test-asan
-	bash scripts/compat.sh trixie
+	    $(TIMED) t+tools/t bash scripts/test.sh t/ tools/t/
+	$(TIMED) asan $(MAKE) test-asan
+	$(TIMED) trixie bash scripts/compat.sh trixie
 
 clean:
 	rm -rf $(BUILD) t/servroot* run

@@ -5,6 +5,8 @@
 #   scripts/compat.sh                     bookworm trixie sid
 #   scripts/compat.sh trixie              one suite
 #   COMPAT_FILES="t/004-headers.t" scripts/compat.sh trixie
+#   COMPAT_BUILD_ONLY=1 scripts/compat.sh trixie
+#                                         build, run nothing
 #
 # For each suite, through a private apt configuration (scripts/apt-suite.sh;
 # the machine's apt sources are not touched):
@@ -24,7 +26,10 @@
 # A mirror that lacks the orig tarball (it happens for sid right after an
 # upload) stops that suite, unless COMPAT_TARBALL_<suite> names an
 # nginx-<version>.tar.gz from nginx.org to use instead; the summary says
-# which source each suite was built from.
+# which source each suite was built from.  The module is then also built
+# against the suite's own nginx-dev tree (Debian's headers and flags, as
+# dh_nginx builds libnginx-mod-*), and the headers that differ between
+# that tree and the tarball are named.
 #
 # Everything is kept under build/compat/<suite>/ (apt lists, tarball, the
 # configured tree): a second run rebuilds only what changed.  Exit status:
@@ -141,24 +146,53 @@ build_suite() {
         return 1
     fi
 
+    # built from another tarball: the module must still compile against
+    # the suite's own nginx (Debian's headers, Debian's configure)
+    if [ "${src_note#Debian}" = "$src_note" ]; then
+        log "$suite: building the module against nginx-dev $ver as well"
+        if ! make -s -C "$ROOT" BUILD="$dir/nginx-dev-build" \
+                NGINX_SRC="$dir/nginx-dev/usr/share/nginx/src" \
+                NGINX_BIN="$tree/objs/nginx" module \
+                >"$dir/nginx-dev-build.log" 2>&1
+        then
+            tail -20 "$dir/nginx-dev-build.log" >&2
+            log "$suite: the module does not build against nginx-dev $ver"
+            return 1
+        fi
+        src_note="$src_note; the module also built against nginx-dev $ver"
+        name=$( (cd "$dir/nginx-dev/usr/share/nginx/src" \
+                 && find src -name '*.h' | sort | while read -r arg; do
+                        cmp -s "$arg" "$tree/$arg" || echo "${arg#src/}"
+                    done) | paste -sd, -)
+        src_note="$src_note (headers that differ: ${name:-none})"
+    fi
+
     echo "$tree/objs/nginx $tree/objs/ngx_http_validibot_module.so" \
          "$src_note"
 }
 
-declare -a SUMMARY
+SUMMARY=()
+ROWS=()
 status=0
+load_start=$(cut -d' ' -f1 /proc/loadavg)
 
 for suite in "${SUITES[@]}"; do
     dir=$COMPAT_DIR/$suite
     mkdir -p "$dir"
 
+    t0=$(date +%s)
     if ! out=$(build_suite "$suite"); then
         SUMMARY+=("$suite: BUILD FAILED")
         status=1
         continue
     fi
     read -r nginx so note <<< "$out"
+    if [ -n "${COMPAT_BUILD_ONLY:-}" ]; then
+        SUMMARY+=("$suite: built - $note")
+        continue
+    fi
     version=$("$nginx" -v 2>&1 | sed 's,.*nginx/,,')
+    t1=$(date +%s)
 
     log "$suite: t/ with nginx $version ($nginx)"
     TEST_NGINX_BINARY=$nginx TEST_NGINX_LOAD_MODULES=$so \
@@ -166,8 +200,16 @@ for suite in "${SUITES[@]}"; do
         bash "$ROOT/scripts/test.sh" ${COMPAT_FILES:-} \
         2>&1 | tee "$dir/test.log"
     rc=${PIPESTATUS[0]}
+    t2=$(date +%s)
 
     counts=$(grep -E '^Files=' "$dir/test.log" | tail -1 | cut -d, -f1,2)
+    # a row of docs/testing.md's table
+    verdict=FAIL
+    [ "$rc" -eq 0 ] && verdict=PASS
+    nfiles=$(echo "$counts" | sed -n 's/Files=\([0-9]*\).*/\1/p')
+    ntests=$(echo "$counts" | sed -n 's/.*Tests=\([0-9]*\).*/\1/p')
+    row="| $suite | $version | $verdict | $nfiles | $ntests"
+    ROWS+=("$row | $((t1 - t0)) s | $((t2 - t1)) s | $note |")
     if [ "$rc" -eq 0 ]; then
         SUMMARY+=("$suite: nginx $version: PASS ($counts) - $note")
     else
@@ -180,4 +222,16 @@ done
 echo
 echo "compat summary:"
 printf '  %s\n' "${SUMMARY[@]}"
+if [ ${#ROWS[@]} -gt 0 ]; then
+    echo
+    commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
+    git -C "$ROOT" diff --quiet HEAD 2>/dev/null \
+        || commit="$commit + local changes"
+    echo "for docs/testing.md (commit $commit, $(date -u +%Y-%m-%d)," \
+         "load average $load_start at the start," \
+         "$(cut -d' ' -f1 /proc/loadavg) at the end):"
+    echo "| suite | nginx | t/ | files | tests | build | t/ time | built from |"
+    echo "|---|---|---|---|---|---|---|---|"
+    printf '%s\n' "${ROWS[@]}"
+fi
 exit $status

@@ -66,6 +66,8 @@ struct ngx_http_validibot_cache_s {
     ngx_http_validibot_cache_part_t    part[2];  /* positive, negative */
     size_t                             bytes;
     ngx_http_validibot_cache_stats_t   stats;
+    unsigned                           shift;    /* 64 - log2(buckets) */
+    uint64_t                           key[9];   /* the id hash's */
 };
 
 
@@ -104,7 +106,33 @@ ngx_http_validibot_link_remove(ngx_http_validibot_cache_link_t *l)
 }
 
 
-/* FNV-1a: ids are random, users and orgs short */
+/*
+ * Public ids are the client's choice (unknown ones are cached too), so
+ * their bucket comes from a keyed hash: multiply-shift over the id's eight
+ * 32-bit words with 64-bit keys (Dietzfelbinger's, 2-universal), keys
+ * drawn per worker.  Without them a client cannot aim ids at one bucket.
+ */
+
+static size_t
+ngx_http_validibot_cache_id_hash(ngx_http_validibot_cache_t *c,
+    const unsigned char *id)
+{
+    size_t    i;
+    uint32_t  w;
+    uint64_t  h;
+
+    h = c->key[8];
+
+    for (i = 0; i < 8; i++) {
+        memcpy(&w, id + 4 * i, 4);
+        h += c->key[i] * w;
+    }
+
+    return (size_t) (h >> c->shift);
+}
+
+
+/* FNV-1a: users and orgs come from Redis, not from the client */
 
 static size_t
 ngx_http_validibot_cache_hash(const unsigned char *p, size_t len)
@@ -127,6 +155,7 @@ ngx_http_validibot_cache_t *
 ngx_http_validibot_cache_create(size_t bytes)
 {
     size_t                       i, n, buckets;
+    unsigned                     shift;
     ngx_http_validibot_cache_t  *c;
 
     n = bytes / (sizeof(ngx_http_validibot_cache_entry_t)
@@ -137,9 +166,11 @@ ngx_http_validibot_cache_create(size_t bytes)
     }
 
     buckets = 1;
+    shift = 64;
 
     while (buckets < n) {
         buckets <<= 1;
+        shift--;
     }
 
     c = calloc(1, sizeof(ngx_http_validibot_cache_t));
@@ -163,6 +194,14 @@ ngx_http_validibot_cache_create(size_t bytes)
 
     c->nentries = n;
     c->mask = buckets - 1;
+    c->shift = shift;
+
+    /* fixed odd keys until ngx_http_validibot_cache_seed() */
+
+    for (i = 0; i < 9; i++) {
+        c->key[i] = (0x9e3779b97f4a7c15ULL * (2 * i + 1)) | 1;
+    }
+
     c->bytes = n * sizeof(ngx_http_validibot_cache_entry_t)
                + 3 * buckets * sizeof(ngx_http_validibot_cache_link_t);
 
@@ -188,6 +227,20 @@ ngx_http_validibot_cache_create(size_t bytes)
     c->part[0].max = n - c->part[1].max;
 
     return c;
+}
+
+
+void
+ngx_http_validibot_cache_seed(ngx_http_validibot_cache_t *c,
+    const unsigned char *seed)
+{
+    size_t  i;
+
+    memcpy(c->key, seed, sizeof(c->key));
+
+    for (i = 0; i < 8; i++) {
+        c->key[i] |= 1;
+    }
 }
 
 
@@ -274,7 +327,7 @@ ngx_http_validibot_cache_get(ngx_http_validibot_cache_t *c,
     ngx_http_validibot_cache_link_t   *head, *l, *next;
     ngx_http_validibot_cache_entry_t  *e;
 
-    head = &c->id[ngx_http_validibot_cache_hash(public_id, 32) & c->mask];
+    head = &c->id[ngx_http_validibot_cache_id_hash(c, public_id)];
 
     for (l = head->next; l != head; l = next) {
         next = l->next;
@@ -371,7 +424,7 @@ ngx_http_validibot_cache_put(ngx_http_validibot_cache_t *c,
      * replaces all entries of the id and is replaced by any
      */
 
-    h = ngx_http_validibot_cache_hash(public_id, 32) & c->mask;
+    h = ngx_http_validibot_cache_id_hash(c, public_id);
     head = &c->id[h];
 
     for (l = head->next; l != head; l = next) {
@@ -535,7 +588,7 @@ ngx_http_validibot_cache_invalidate(ngx_http_validibot_cache_t *c,
         && memcmp(name, "key:", sizeof("key:") - 1) == 0)
     {
         name += sizeof("key:") - 1;
-        head = &c->id[ngx_http_validibot_cache_hash(name, 32) & c->mask];
+        head = &c->id[ngx_http_validibot_cache_id_hash(c, name)];
 
         NGX_HTTP_VALIDIBOT_CACHE_SWEEP(head, by_id,
                                        memcmp(e->id, name, 32) == 0)

@@ -59,6 +59,16 @@ typedef struct {
 ngx_http_validibot_cache_t *ngx_http_validibot_cache_create(size_t bytes);
 void ngx_http_validibot_cache_free(ngx_http_validibot_cache_t *c);
 
+/*
+ * Keys the public id's hash with NGX_HTTP_VALIDIBOT_CACHE_SEED_LEN random
+ * bytes (before the first put): without it, a client that knows the
+ * default keys could send ids that all land in one bucket.
+ */
+#define NGX_HTTP_VALIDIBOT_CACHE_SEED_LEN  72
+
+void ngx_http_validibot_cache_seed(ngx_http_validibot_cache_t *c,
+    const unsigned char *seed);
+
 size_t ngx_http_validibot_cache_entries(ngx_http_validibot_cache_t *c);
 size_t ngx_http_validibot_cache_size(ngx_http_validibot_cache_t *c);
 const ngx_http_validibot_cache_stats_t *ngx_http_validibot_cache_stats(

@@ -103,7 +103,10 @@ static ngx_http_validibot_metrics_desc_t  ngx_http_validibot_metrics_descs[] = {
       ngx_string("Cache entries those invalidations evicted.") },
     { ngx_string("validibot_cache_flushes_total"),
       ngx_string("Whole caches dropped: tracking connection lost, PING "
-                 "missed, reconnect, FLUSHALL or FLUSHDB.") }
+                 "missed, reconnect, FLUSHALL or FLUSHDB.") },
+    { ngx_string("validibot_redis_master_switches_total"),
+      ngx_string("New masters announced by a sentinel (+switch-master) "
+                 "and followed, counted by each worker.") }
 };
 
 

@@ -34,6 +34,7 @@ typedef enum {
     NGX_HTTP_VALIDIBOT_M_CACHE_INVALIDATIONS, /* record names Redis sent */
     NGX_HTTP_VALIDIBOT_M_CACHE_INVALIDATED, /* entries they evicted */
     NGX_HTTP_VALIDIBOT_M_CACHE_FLUSHES,     /* whole cache dropped */
+    NGX_HTTP_VALIDIBOT_M_MASTER_SWITCHES,   /* +switch-master acted on */
     NGX_HTTP_VALIDIBOT_NCOUNTERS
 } ngx_http_validibot_counter_e;
 

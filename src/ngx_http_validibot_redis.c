@@ -155,6 +155,7 @@ static ngx_int_t ngx_http_validibot_redis_open(ngx_http_validibot_conn_t *rc,
     struct sockaddr *sockaddr, socklen_t socklen, ngx_str_t *name);
 static void ngx_http_validibot_redis_resolved(ngx_resolver_ctx_t *ctx);
 static void ngx_http_validibot_redis_master(ngx_addr_t *master);
+static void ngx_http_validibot_redis_switched(ngx_addr_t *master);
 static ngx_int_t ngx_http_validibot_redis_connected(
     ngx_http_validibot_conn_t *rc);
 static void ngx_http_validibot_redis_ssl_handler(ngx_connection_t *c);
@@ -292,7 +293,8 @@ ngx_http_validibot_redis_init_process(ngx_cycle_t *cycle,
     if (conf->sentinels
         && ngx_http_validibot_sentinel_init(cycle, conf->sentinels,
                                             &conf->master_name, conf->timeout,
-                                            ngx_http_validibot_redis_master)
+                                            ngx_http_validibot_redis_master,
+                                            ngx_http_validibot_redis_switched)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -1201,6 +1203,81 @@ ngx_http_validibot_redis_master(ngx_addr_t *master)
 }
 
 
+/*
+ * A sentinel announced a new master: every connection to another address
+ * (lookups in flight there get 503) and every one backing off connects
+ * again now; the sentinels' handler gives them the new address next.
+ */
+
+static void
+ngx_http_validibot_redis_switched(ngx_addr_t *master)
+{
+    ngx_uint_t                   i;
+    ngx_http_validibot_conn_t   *rc;
+    ngx_http_validibot_redis_t  *redis;
+
+    redis = ngx_http_validibot_redis;
+
+    if (redis == NULL) {
+        return;
+    }
+
+    /* the lookup connections, then the tracking connection, if any */
+
+    for (i = 0; i <= redis->conf->connections; i++) {
+        rc = (i < redis->conf->connections) ? &redis->conns[i]
+                                             : redis->track;
+
+        if (rc == NULL) {
+            continue;
+        }
+
+        switch (rc->state) {
+
+        case NGX_HTTP_VALIDIBOT_IDLE:
+        case NGX_HTTP_VALIDIBOT_RESOLVING:
+            /* asks, or is asking: the answer will be the new master */
+            continue;
+
+        case NGX_HTTP_VALIDIBOT_BACKOFF:
+            break;
+
+        default:
+            if (ngx_cmp_sockaddr(rc->peer.sockaddr, rc->peer.socklen,
+                                 master->sockaddr, master->socklen, 1)
+                == NGX_OK)
+            {
+                /* there already */
+                continue;
+            }
+
+            if (!ngx_queue_empty(&rc->waiters)) {
+                ngx_http_validibot_redis_fail_level(rc, NGX_LOG_WARN,
+                                                    "the master moved");
+                break;
+            }
+
+            ngx_log_error(NGX_LOG_INFO, redis->log, 0,
+                          "validibot: redis %V: the master moved, closing "
+                          "the connection to %V", &redis->conf->addr->name,
+                          rc->peer.name);
+
+            ngx_http_validibot_redis_close(rc);
+        }
+
+        /* the wait was for the failover, and it is over */
+
+        if (rc->timer.timer_set) {
+            ngx_del_timer(&rc->timer);
+        }
+
+        rc->state = NGX_HTTP_VALIDIBOT_IDLE;
+
+        (void) ngx_http_validibot_redis_connect(rc);
+    }
+}
+
+
 static void
 ngx_http_validibot_redis_resolved(ngx_resolver_ctx_t *ctx)
 {
@@ -1623,7 +1700,9 @@ ngx_http_validibot_redis_flush(ngx_http_validibot_conn_t *rc)
 }
 
 
-static ngx_int_t
+/* the first event on a connection in progress says whether it connected */
+
+ngx_int_t
 ngx_http_validibot_redis_test_connect(ngx_connection_t *c)
 {
     int        err;

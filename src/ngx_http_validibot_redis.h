@@ -101,6 +101,12 @@ void ngx_http_validibot_redis_cancel(ngx_http_validibot_waiter_t *w);
 ngx_int_t ngx_http_validibot_redis_command(ngx_uint_t argc,
     ngx_str_t *argv);
 
+/*
+ * The first event on a connection in progress: NGX_ERROR (logged) when
+ * the connect failed.  The sentinels' connections use it too.
+ */
+ngx_int_t ngx_http_validibot_redis_test_connect(ngx_connection_t *c);
+
 
 /*
  * The tracking connection of validibot_cache: a connection of its own

@@ -49,7 +49,11 @@ ngx_http_validibot_ssl_init_conf(ngx_conf_t *cf,
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"validibot_redis_ssl_*\" directives need a "
-                               "\"rediss://\" URL in \"validibot_redis\"");
+                               "\"rediss://\" URL in \"validibot_redis\"%s",
+                               conf->sentinels
+                               ? " (TLS behind \"sentinel://\" is not "
+                                 "supported)"
+                               : "");
             return NGX_CONF_ERROR;
         }
 

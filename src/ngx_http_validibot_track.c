@@ -45,6 +45,7 @@ ngx_http_validibot_track_init_process(ngx_cycle_t *cycle, size_t size,
     size_t                       len;
     ngx_uint_t                   i;
     ngx_http_validibot_track_t  *t;
+    u_char                       seed[NGX_HTTP_VALIDIBOT_CACHE_SEED_LEN];
 
     t = ngx_pcalloc(cycle->pool, sizeof(ngx_http_validibot_track_t));
     if (t == NULL) {
@@ -58,11 +59,15 @@ ngx_http_validibot_track_init_process(ngx_cycle_t *cycle, size_t size,
         return NGX_ERROR;
     }
 
-    if (RAND_bytes(t->prf, sizeof(t->prf)) != 1) {
+    if (RAND_bytes(t->prf, sizeof(t->prf)) != 1
+        || RAND_bytes(seed, sizeof(seed)) != 1)
+    {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
                       "validibot: RAND_bytes() failed");
         return NGX_ERROR;
     }
+
+    ngx_http_validibot_cache_seed(t->cache, seed);
 
     t->prefix = *prefix;
     t->gen = 1;

@@ -19,45 +19,13 @@ sub seed {
 
 our $ok = seed();
 
-# a request of its own, before the block's (nginx is up when init runs);
-# returns the status code
-sub get {
-    my ($path, $key) = @_;
-    my $port = $Test::Nginx::Util::ServerPort || $ENV{TEST_NGINX_PORT};
-    # nginx may still be starting (slowly under a sanitizer or valgrind)
-    my $s;
-    for (1 .. 300) {
-        $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-                                   Timeout => 5) and last;
-        Time::HiRes::sleep(0.1);
-    }
-    $s or die "connect to nginx on port $port: $!";
-    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n"
-             . "Authorization: Bearer $key\r\n\r\n";
-    my $status = <$s>;
-    close $s;
-    return $status =~ m{^HTTP/1\.\d (\d+)} ? $1 : 0;
-}
+our $HttpConfig = echo_http_config(
+    'validibot_redis redis://127.0.0.1:$TEST_NGINX_REDIS_PORT/0;',
+    'validibot_redis_password_file ../html/redis.pass;',
+    'validibot_redis_connections 1;',
+);
 
-our $HttpConfig = <<'_EOC_';
-    validibot_redis redis://127.0.0.1:$TEST_NGINX_REDIS_PORT/0;
-    validibot_redis_password_file ../html/redis.pass;
-    validibot_redis_connections 1;
-    validibot_digest_key 1 $TEST_NGINX_DIGEST_KEY_FILE_V1;
-
-    server {
-        listen unix:$TEST_NGINX_HTML_DIR/upstream.sock;
-        validibot_identity_headers off;
-        location / { return 200 "user=$http_x_validibot_user\n"; }
-    }
-_EOC_
-
-our $Config = <<'_EOC_';
-    location /t {
-        validibot_auth API;
-        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/upstream.sock;
-    }
-_EOC_
+our $Config = echo_config();
 
 run_tests();
 
@@ -89,9 +57,9 @@ f1le-pass
 === TEST 2: a wrong password: 503; the refusal is an error once, then info at each reconnect
 --- init
 # two requests before the block's own, each after the backoff ran out
-::get('/t', $::ok) == 503 or die 'expected 503';
+::nginx_get('/t', $::ok) == 503 or die 'expected 503';
 Time::HiRes::sleep(0.5);
-::get('/t', $::ok) == 503 or die 'expected 503';
+::nginx_get('/t', $::ok) == 503 or die 'expected 503';
 Time::HiRes::sleep(0.8);
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
@@ -118,7 +86,7 @@ wrong-pass
 --- init
 Validibot::Test::redis_cmd('ACL', 'SETUSER', 'vbfile', 'off');
 ::seed();
-::get('/t', $::ok) == 503 or die 'expected 503';
+::nginx_get('/t', $::ok) == 503 or die 'expected 503';
 Validibot::Test::redis_cmd('ACL', 'SETUSER', 'vbfile', 'on');
 Time::HiRes::sleep(0.5);
 --- http_config eval: $::HttpConfig

@@ -13,15 +13,6 @@ use Time::HiRes ();
 no_shuffle();
 log_level('info');
 
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, ReuseAddr => 1)
-        or die "free port: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
-}
-
 our $Dir = File::Temp::tempdir('validibot-tls-XXXXXX', TMPDIR => 1,
                                CLEANUP => 1);
 
@@ -59,46 +50,15 @@ sub seed {
 
 our $ok = seed();
 
-# a request of its own, before the block's; returns the status code
-sub get {
-    my ($path, $key) = @_;
-    my $port = $Test::Nginx::Util::ServerPort || $ENV{TEST_NGINX_PORT};
-    # nginx may still be starting (slowly under a sanitizer or valgrind)
-    my $s;
-    for (1 .. 300) {
-        $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-                                   Timeout => 5) and last;
-        Time::HiRes::sleep(0.1);
-    }
-    $s or die "connect to nginx on port $port: $!";
-    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n"
-             . "Authorization: Bearer $key\r\n\r\n";
-    my $status = <$s>;
-    close $s;
-    return $status =~ m{^HTTP/1\.\d (\d+)} ? $1 : 0;
-}
-
-our $HttpConfig = <<'_EOC_';
-    validibot_redis rediss://127.0.0.1:$TEST_NGINX_TLS_PORT/0;
-    validibot_redis_ssl_trusted_certificate $TEST_NGINX_TLS_DIR/ca.crt;
-    validibot_redis_ssl_server_name redis.test;
+our $HttpConfig = echo_http_config(
+    'validibot_redis rediss://127.0.0.1:$TEST_NGINX_TLS_PORT/0;',
+    'validibot_redis_ssl_trusted_certificate $TEST_NGINX_TLS_DIR/ca.crt;',
+    'validibot_redis_ssl_server_name redis.test;',
     # room for handshakes under a sanitizer on a busy machine
-    validibot_redis_timeout 3s;
-    validibot_digest_key 1 $TEST_NGINX_DIGEST_KEY_FILE_V1;
+    'validibot_redis_timeout 3s;',
+);
 
-    server {
-        listen unix:$TEST_NGINX_HTML_DIR/upstream.sock;
-        validibot_identity_headers off;
-        location / { return 200 "user=$http_x_validibot_user\n"; }
-    }
-_EOC_
-
-our $Config = <<'_EOC_';
-    location /t {
-        validibot_auth API;
-        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/upstream.sock;
-    }
-_EOC_
+our $Config = echo_config();
 
 # $HttpConfig with the first line matching $re replaced (or removed)
 sub conf {
@@ -271,7 +231,7 @@ qr/\[error\] .*validibot: redis 127\.0\.0\.1:\d+: [^,]+, 1 lookup\(s\) failed/
 === TEST 8: a reconnect resumes the TLS session of the previous connection
 --- init
 ::seed();
-::get('/t', $::ok) == 200 or die 'expected 200';
+::nginx_get('/t', $::ok) == 200 or die 'expected 200';
 # the key's usage record goes out after the response: let it be answered
 Time::HiRes::sleep(0.2);
 Validibot::Test::redis_cmd('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');

@@ -27,25 +27,6 @@ sub seed {
 
 our $ok = seed();
 
-# a request of its own, before the block's; returns the status code
-sub get {
-    my ($path, $key) = @_;
-    my $port = $Test::Nginx::Util::ServerPort || $ENV{TEST_NGINX_PORT};
-    # nginx may still be starting (slowly under a sanitizer or valgrind)
-    my $s;
-    for (1 .. 300) {
-        $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-                                   Timeout => 5) and last;
-        Time::HiRes::sleep(0.1);
-    }
-    $s or die "connect to nginx on port $port: $!";
-    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n"
-             . "Authorization: Bearer $key\r\n\r\n";
-    my $status = <$s>;
-    close $s;
-    return $status =~ m{^HTTP/1\.\d (\d+)} ? $1 : 0;
-}
-
 # the name's answer changes; nginx's cache of the old one (TTL 0) ends
 # with the second, and nginx's connections to Redis are closed
 sub move {
@@ -57,27 +38,15 @@ sub move {
     Time::HiRes::sleep(0.2);
 }
 
-our $HttpConfig = <<'_EOC_';
-    resolver 127.0.0.1:$TEST_NGINX_DNS_PORT ipv6=off;
-    resolver_timeout 2s;
-    validibot_redis redis://redis.test:$TEST_NGINX_REDIS_PORT/0;
-    validibot_redis_timeout 500ms;
-    validibot_redis_connections 1;
-    validibot_digest_key 1 $TEST_NGINX_DIGEST_KEY_FILE_V1;
+our $HttpConfig = echo_http_config(
+    'resolver 127.0.0.1:$TEST_NGINX_DNS_PORT ipv6=off;',
+    'resolver_timeout 2s;',
+    'validibot_redis redis://redis.test:$TEST_NGINX_REDIS_PORT/0;',
+    'validibot_redis_timeout 500ms;',
+    'validibot_redis_connections 1;',
+);
 
-    server {
-        listen unix:$TEST_NGINX_HTML_DIR/upstream.sock;
-        validibot_identity_headers off;
-        location / { return 200 "user=$http_x_validibot_user\n"; }
-    }
-_EOC_
-
-our $Config = <<'_EOC_';
-    location /t {
-        validibot_auth API;
-        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/upstream.sock;
-    }
-_EOC_
+our $Config = echo_config();
 
 run_tests();
 
@@ -109,7 +78,7 @@ qr/\[info\] .*validibot: redis host "redis\.test" resolved to 127\.0\.0\.1:\d+/
 --- init
 ::seed();
 $::Dns->set('redis.test' => '127.0.0.1');
-::get('/t', $::ok) == 200 or die 'expected 200';
+::nginx_get('/t', $::ok) == 200 or die 'expected 200';
 ::move('127.0.0.2');
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
@@ -128,7 +97,7 @@ GET /t
 --- init
 ::seed();
 $::Dns->set('redis.test' => '127.0.0.2');
-::get('/t', $::ok) == 503 or die 'expected 503';
+::nginx_get('/t', $::ok) == 503 or die 'expected 503';
 ::move('127.0.0.1');
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config

@@ -115,6 +115,7 @@ main(void)
     unsigned                           i, kept;
     unsigned char                      a[32], b[32], x[32];
     char                               big[NGX_HTTP_VALIDIBOT_CACHE_DATA + 1];
+    unsigned char                      seed[NGX_HTTP_VALIDIBOT_CACHE_SEED_LEN];
     ngx_http_validibot_cache_t        *c;
     ngx_http_validibot_record_t        out;
     ngx_http_validibot_cache_entry_t  *e;
@@ -276,6 +277,34 @@ main(void)
     ok(put(c, x, "", &rec, 0, 1000) == NULL && !hit(c, x, "", 1)
        && ngx_http_validibot_cache_stats(c)->too_big == 1,
        "a reply over %d bytes is not cached", NGX_HTTP_VALIDIBOT_CACHE_DATA);
+
+    ngx_http_validibot_cache_free(c);
+
+    /* a keyed id hash: every id found again, evicted by its key:<id> */
+
+    c = ngx_http_validibot_cache_create(4 << 20);   /* > 2000 entries */
+    memset(seed, 0, sizeof(seed));
+
+    for (i = 0; i < sizeof(seed); i++) {
+        seed[i] = (unsigned char) (i * 37 + 11);
+    }
+
+    ngx_http_validibot_cache_seed(c, seed);
+
+    for (i = 0; i < 2000; i++) {
+        pid(1000 + i, x);
+        put(c, x, "", found("7", NULL), 0, 1000);
+    }
+
+    for (kept = 0, i = 0; i < 2000; i++) {
+        pid(1000 + i, x);
+        kept += hit(c, x, "", 1);
+    }
+
+    pid(1500, x);
+    snprintf(name, sizeof(name), "key:%.32s", (const char *) x);
+    ok(kept == 2000 && inval(c, name) == 1 && !hit(c, x, "", 1),
+       "seeded: 2000 of 2000 found, key:<id> evicts that id");
 
     ngx_http_validibot_cache_free(c);
 

@@ -29,6 +29,7 @@ our @EXPORT = qw(
     add_user add_org add_member
     digest_key digest_key_file
     DIGEST_KEY_V1 DIGEST_KEY_V2 TEST_NOW
+    free_port nginx_get echo_http_config echo_config
 );
 
 # the digest key bytes of versions 1 and 2 (key files hold them plus "\n")
@@ -549,6 +550,81 @@ sub add_member {
     my @kv = map { ($_ => $f{$_}) } grep { defined $f{$_} } sort keys %f;
     redis_cmd('HSET', $name, @kv) if @kv;
     return $name;
+}
+
+#
+# For the files that run nginx against a Redis of their own making
+# (t/020-023): a free port, a request before the block's, and the common
+# configuration around the "validibot_redis" lines.
+#
+
+# a TCP port nobody listens on now, on 127.0.0.1
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, ReuseAddr => 1)
+        or croak "free port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+# GET $path from the nginx under test, with the key as a bearer token
+# (none if undef), e.g. from a block's "init": the status code, or
+# (status, body) in list context
+sub nginx_get {
+    my ($path, $key) = @_;
+    no warnings 'once';
+    my $port = $Test::Nginx::Util::ServerPort || $ENV{TEST_NGINX_PORT}
+               || 1984;
+
+    # nginx may still be starting (slowly under a sanitizer or valgrind)
+    my $s;
+    for (1 .. 300) {
+        $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                   Timeout => 5) and last;
+        Time::HiRes::sleep(0.1);
+    }
+    $s or croak "connect to nginx on port $port: $!";
+
+    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n"
+             . (defined $key ? "Authorization: Bearer $key\r\n" : '')
+             . "\r\n";
+    my $response = do { local $/; <$s> } // '';
+    close $s;
+
+    my $status = $response =~ m{^HTTP/1\.\d (\d+)} ? $1 : 0;
+    my $body = $response =~ /\r\n\r\n(.*)\z/s ? $1 : '';
+    return wantarray ? ($status, $body) : $status;
+}
+
+# http_config: the given directive lines (the validibot_redis ones), the
+# digest key, and an upstream that answers with the user nginx sends it
+sub echo_http_config {
+    my (@lines) = @_;
+    return join('', map { "    $_\n" } @lines) . <<'_EOC_';
+    validibot_digest_key 1 $TEST_NGINX_DIGEST_KEY_FILE_V1;
+
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/upstream.sock;
+        validibot_identity_headers off;
+        location / { return 200 "user=$http_x_validibot_user\n"; }
+    }
+_EOC_
+}
+
+# config: /t behind "validibot_auth API", passed to that upstream, and
+# the counters at /metrics
+sub echo_config {
+    return <<'_EOC_';
+    location /t {
+        validibot_auth API;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/upstream.sock;
+    }
+
+    location = /metrics {
+        validibot_status;
+    }
+_EOC_
 }
 
 1;
