@@ -508,14 +508,102 @@ vs_cmd_status(vs_conf_t *conf, int json)
 }
 
 
+/*
+ * The command line into "conf", the command and its flags: -1 to go on,
+ * else the exit code.  The parser's buffers go before it returns (the
+ * values point into argv).
+ */
+static int
+vs_args(int argc, char **argv, vs_conf_t *conf, const char **cmd,
+    int *print, int *json)
+{
+    int          i, rc, help, version;
+    size_t       k;
+    const char  *v, *name;
+    vt_args_t   *args;
+
+    args = vs_alloc(sizeof(vt_args_t));
+    args->pos = vs_alloc((argc + 1) * sizeof(char *));
+
+    rc = -1;
+    help = version = 0;
+    *cmd = NULL;
+
+    if (vt_args_parse(vs_optdefs, argc, argv, args) != 0) {
+        fprintf(stderr, "validibot-sync: %s\n", args->err);
+        rc = VS_EXIT_USAGE;
+        goto done;
+    }
+
+    for (k = 0; k < args->nopts; k++) {
+        v = args->opts[k].value;
+        name = args->opts[k].name;
+
+        if (strcmp(name, "pg") == 0) {
+            conf->pg = v;
+        } else if (strcmp(name, "redis") == 0) {
+            conf->redis_url = v;
+        } else if (strcmp(name, "prefix") == 0) {
+            conf->prefix = v;
+        } else if (strcmp(name, "slot") == 0) {
+            conf->slot = v;
+        } else if (strcmp(name, "publication") == 0) {
+            conf->publication = v;
+        } else if (strcmp(name, "print") == 0) {
+            *print = 1;
+        } else if (strcmp(name, "json") == 0) {
+            *json = 1;
+        } else if (strcmp(name, "help") == 0) {
+            help = 1;
+        } else {
+            version = 1;
+        }
+    }
+
+    for (i = 0; i < args->npos; i++) {
+        if (strcmp(args->pos[i], "help") == 0) {
+            help = 1;
+
+        } else if (*cmd == NULL) {
+            *cmd = args->pos[i];
+
+        } else {
+            fprintf(stderr, "validibot-sync: unexpected argument \"%s\"\n",
+                    args->pos[i]);
+            rc = VS_EXIT_USAGE;
+            goto done;
+        }
+    }
+
+    if (help) {
+        fputs(vs_usage, stdout);
+        rc = VS_EXIT_OK;
+
+    } else if (version) {
+        printf("validibot-sync %s\n", VS_VERSION);
+        rc = VS_EXIT_OK;
+
+    } else if (args->unknown) {
+        fprintf(stderr, "validibot-sync: unknown option %.*s\n",
+                (int) args->unknown_len, args->unknown);
+        rc = VS_EXIT_USAGE;
+    }
+
+done:
+
+    free(args->pos);
+    free(args);
+
+    return rc;
+}
+
+
 int
 main(int argc, char **argv)
 {
-    int                i, print, json, help, version;
-    size_t             k;
-    const char        *cmd, *env, *v;
+    int                rc, print, json;
+    const char        *cmd, *env;
     vs_conf_t          conf;
-    vt_args_t         *args;
     struct sigaction   sa;
 
     memset(&conf, 0, sizeof(vs_conf_t));
@@ -529,78 +617,11 @@ main(int argc, char **argv)
     conf.slot = VS_DEFAULT_SLOT;
     conf.publication = VS_DEFAULT_PUB;
 
-    args = vs_alloc(sizeof(vt_args_t));
-    args->pos = vs_alloc((argc + 1) * sizeof(char *));
+    print = json = 0;
 
-    if (vt_args_parse(vs_optdefs, argc, argv, args) != 0) {
-        fprintf(stderr, "validibot-sync: %s\n", args->err);
-        return VS_EXIT_USAGE;
-    }
-
-    print = json = help = version = 0;
-
-    for (k = 0; k < args->nopts; k++) {
-        v = args->opts[k].value;
-
-        switch (args->opts[k].name[0]) {
-        case 'p':
-            if (strcmp(args->opts[k].name, "pg") == 0) {
-                conf.pg = v;
-            } else if (strcmp(args->opts[k].name, "prefix") == 0) {
-                conf.prefix = v;
-            } else if (strcmp(args->opts[k].name, "publication") == 0) {
-                conf.publication = v;
-            } else {
-                print = 1;
-            }
-            break;
-        case 'r':
-            conf.redis_url = v;
-            break;
-        case 's':
-            conf.slot = v;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            help = 1;
-            break;
-        default:
-            version = 1;
-        }
-    }
-
-    cmd = NULL;
-
-    for (i = 0; i < args->npos; i++) {
-        if (strcmp(args->pos[i], "help") == 0) {
-            help = 1;
-
-        } else if (cmd == NULL) {
-            cmd = args->pos[i];
-
-        } else {
-            fprintf(stderr, "validibot-sync: unexpected argument \"%s\"\n",
-                    args->pos[i]);
-            return VS_EXIT_USAGE;
-        }
-    }
-
-    if (help) {
-        fputs(vs_usage, stdout);
-        return VS_EXIT_OK;
-    }
-
-    if (version) {
-        printf("validibot-sync %s\n", VS_VERSION);
-        return VS_EXIT_OK;
-    }
-
-    if (args->unknown) {
-        fprintf(stderr, "validibot-sync: unknown option %.*s\n",
-                (int) args->unknown_len, args->unknown);
-        return VS_EXIT_USAGE;
+    rc = vs_args(argc, argv, &conf, &cmd, &print, &json);
+    if (rc != -1) {
+        return rc;
     }
 
     if (cmd == NULL) {
