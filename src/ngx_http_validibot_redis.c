@@ -314,12 +314,41 @@ ngx_http_validibot_redis_init_process(ngx_cycle_t *cycle,
 }
 
 
+/*
+ * At exit: a connection's waiters back to the free list, its socket,
+ * timer and output buffer gone.
+ */
+
+static void
+ngx_http_validibot_redis_release(ngx_http_validibot_redis_t *redis,
+    ngx_http_validibot_conn_t *rc)
+{
+    ngx_queue_t  *q;
+
+    while (!ngx_queue_empty(&rc->waiters)) {
+        q = ngx_queue_head(&rc->waiters);
+        ngx_queue_remove(q);
+        ngx_queue_insert_tail(&redis->free, q);
+    }
+
+    ngx_http_validibot_redis_close(rc);
+
+    if (rc->timer.timer_set) {
+        ngx_del_timer(&rc->timer);
+    }
+
+    if (rc->out) {
+        ngx_free(rc->out);
+        rc->out = NULL;
+    }
+}
+
+
 void
 ngx_http_validibot_redis_exit_process(ngx_cycle_t *cycle)
 {
     ngx_uint_t                    i;
     ngx_queue_t                  *q;
-    ngx_http_validibot_conn_t    *rc;
     ngx_http_validibot_redis_t   *redis;
     ngx_http_validibot_waiter_t  *w;
 
@@ -329,46 +358,12 @@ ngx_http_validibot_redis_exit_process(ngx_cycle_t *cycle)
     }
 
     for (i = 0; i < redis->conf->connections; i++) {
-        rc = &redis->conns[i];
-
-        while (!ngx_queue_empty(&rc->waiters)) {
-            q = ngx_queue_head(&rc->waiters);
-            ngx_queue_remove(q);
-            ngx_queue_insert_tail(&redis->free, q);
-        }
-
-        ngx_http_validibot_redis_close(rc);
-
-        if (rc->timer.timer_set) {
-            ngx_del_timer(&rc->timer);
-        }
-
-        if (rc->out) {
-            ngx_free(rc->out);
-            rc->out = NULL;
-        }
+        ngx_http_validibot_redis_release(redis, &redis->conns[i]);
     }
 
-    rc = redis->track;
-
-    if (rc) {
-        while (!ngx_queue_empty(&rc->waiters)) {
-            q = ngx_queue_head(&rc->waiters);
-            ngx_queue_remove(q);
-            ngx_queue_insert_tail(&redis->free, q);
-        }
-
-        ngx_http_validibot_redis_close(rc);
-
-        if (rc->timer.timer_set) {
-            ngx_del_timer(&rc->timer);
-        }
-
-        if (rc->out) {
-            ngx_free(rc->out);
-        }
-
-        ngx_free(rc);
+    if (redis->track) {
+        ngx_http_validibot_redis_release(redis, redis->track);
+        ngx_free(redis->track);
         redis->track = NULL;
     }
 
