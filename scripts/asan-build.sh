@@ -265,8 +265,8 @@ declare -A WEIGHT=(
 )
 
 run_shards() {
-    local -a files load
-    local f i best arg pids=() rcs=() st=0
+    local -a files=() load=() pids=() rcs=()
+    local f i best arg st=0
 
     for arg in "${@:-t/}"; do
         if [ -d "$arg" ]; then
@@ -324,7 +324,11 @@ run_shards() {
         rcs[i]=$?
         [ "${rcs[i]}" -eq 0 ] || st=1
     done
-    log "shards' exit statuses: ${rcs[*]:1}"
+    # prove's "Files=N, Tests=M" of each shard, added up
+    log "shards' exit statuses: ${rcs[*]:1};" \
+        "$(cat "$LOG_DIR"/shard-*.log | perl -ne '
+            $f += $1, $t += $2 if /^Files=(\d+), Tests=(\d+)/;
+            END { print "Files=", $f // 0, ", Tests=", $t // 0, " in all" }')"
     return "$st"
 }
 

@@ -6,7 +6,7 @@
 #
 #   lane 1   build -> unit -> t+tools/t -> trixie t/
 #   lane 2   asan-build -> asan (t/ in two shards at once)
-#   lane 3   fuzz, then trixie-build (nginx 1.26 built only)
+#   lane 3   fuzz, then trixie-build (nginx 1.26 built only), niced
 #
 # Each stage's output goes to build/make-test/<stage>.log and is printed
 # whole when the stage ends (one stage at a time on the console, so
@@ -27,20 +27,26 @@ rm -rf "$LOGS"
 mkdir -p "$LOGS"
 start=$(date +%s)
 
+# the log of stage NAME ("t+tools/t" -> t+tools-t.log)
+log_of() {
+    echo "$LOGS/${1//\//-}.log"
+}
+
 # stage NAME COMMAND [ARG...]
 stage() {
-    local name=$1 rc
+    local name=$1 log rc
     shift
+
+    log=$(log_of "$name")
 
     echo "make test: $name: started" \
          "(load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-    bash "$ROOT/scripts/timed.sh" "$name" "$@" >"$LOGS/$name.log" 2>&1 \
-        </dev/null
+    bash "$ROOT/scripts/timed.sh" "$name" "$@" >"$log" 2>&1 </dev/null
     rc=$?
     {
         flock 8
-        echo "======== $name ($LOGS/$name.log)"
-        cat "$LOGS/$name.log"
+        echo "======== $name ($log)"
+        cat "$log"
     } 8>>"$LOGS/console.lock" >&2
     if [ "$rc" -ne 0 ]; then
         echo "$name" >>"$LOGS/failed"
@@ -79,9 +85,12 @@ lane2() {
     stage asan "$MAKE" -s test-asan ASAN_SHARDS=2
 }
 
+# niced: its CPU goes to the other lanes first (the ASan build is on the
+# longest path, the suites' timing is better kept undisturbed)
 lane3() {
-    stage fuzz "$MAKE" -s fuzz-smoke
-    COMPAT_BUILD_ONLY=1 stage trixie-build bash scripts/compat.sh trixie
+    stage fuzz nice -n 10 "$MAKE" -s fuzz-smoke
+    COMPAT_BUILD_ONLY=1 stage trixie-build nice -n 10 \
+        bash scripts/compat.sh trixie
     touch "$LOGS/trixie-build.done"
 }
 
@@ -94,8 +103,8 @@ total=$(($(date +%s) - start))
 if [ -s "$LOGS/failed" ] || [ -s "$LOGS/skipped" ]; then
     echo >&2
     while read -r name; do
-        echo "======== FAILED: $name ($LOGS/$name.log, last 60 lines)" >&2
-        tail -60 "$LOGS/$name.log" >&2
+        echo "======== FAILED: $name ($(log_of "$name"), last 60 lines)" >&2
+        tail -60 "$(log_of "$name")" >&2
     done <"$LOGS/failed"
     echo "make test: FAILED in $total s: $(paste -sd' ' "$LOGS/failed")" \
          "$( [ -s "$LOGS/skipped" ] && echo "; skipped:" \
