@@ -6,12 +6,12 @@
 #
 #   lane 1   build -> unit -> t+tools/t -> trixie t/
 #   lane 2   asan-build -> asan (t/ in two shards at once)
-#   lane 3   fuzz, then trixie-build (nginx 1.26 built only), niced
+#   lane 3   trixie-build (nginx 1.26 built only), then fuzz; niced
 #
 # Each stage's output goes to build/make-test/<stage>.log and is printed
 # whole when the stage ends (one stage at a time on the console, so
 # stages running at once do not interleave), ending with the
-# `make test: <stage>: exit N, S s (load average ...)` line of
+# `make test: <stage>: exit N, S s, CPU C s (load average ...)` line of
 # scripts/timed.sh.  A failed stage skips the stages after it in its lane;
 # the other lanes finish; then the failed stages are named again with
 # their logs, and the exit status is 1.
@@ -57,7 +57,7 @@ stage() {
 # a stage not run because one before it in its lane failed
 skipped() {
     echo "make test: $1: skipped ($2 failed)" >&2
-    echo "$1 (skipped: $2 failed)" >>"$LOGS/skipped"
+    echo "$1 ($2 failed)" >>"$LOGS/skipped"
 }
 
 lane1() {
@@ -85,13 +85,14 @@ lane2() {
     stage asan "$MAKE" -s test-asan ASAN_SHARDS=2
 }
 
-# niced: its CPU goes to the other lanes first (the ASan build is on the
-# longest path, the suites' timing is better kept undisturbed)
+# niced: its CPU goes to the other lanes first (the ASan build and suite
+# are the longest path; the suites' timing is better kept undisturbed).
+# trixie's nginx is built first, lane 1 waits for it.
 lane3() {
-    stage fuzz nice -n 10 "$MAKE" -s fuzz-smoke
     COMPAT_BUILD_ONLY=1 stage trixie-build nice -n 10 \
         bash scripts/compat.sh trixie
     touch "$LOGS/trixie-build.done"
+    stage fuzz nice -n 10 "$MAKE" -s fuzz-smoke
 }
 
 lane1 & p1=$!
