@@ -228,11 +228,12 @@ export TEST_NGINX_SLEEP=${TEST_NGINX_SLEEP:-0.1}
 
 # ASAN_SHARDS=N (make test: 2) runs the files in N shards at once, each
 # with its own server root, Redis, ports, lock and error log: the suite
-# spends about half its time asleep (the harness's TEST_NGINX_SLEEP waits
-# before each look at the error log), so two shards on two cores take
-# little more than half the time of one.  Files go to the shard with the
-# least expected time, longest first; the times are those of one shard
-# alone on an idle machine (2 December 2026); a file not listed counts 30 s.
+# waits more than it computes (583 s, 240 s of CPU: the harness sleeps
+# 3 x TEST_NGINX_SLEEP before each look at the error log, nginx starts
+# slowly under ASan), so two shards on two cores take about half the
+# time of one.  Files go to the shard with the least expected time,
+# longest first; the times are those of one shard alone at load average
+# 1-1.5 (prove --timer, 2 December 2026); a file not listed counts 30 s.
 SHARDS=${ASAN_SHARDS:-1}
 declare -A WEIGHT=(
     [t/001-outcomes.t]=22
@@ -287,7 +288,9 @@ run_shards() {
     for f in "${files[@]}"; do
         best=1
         for i in $(seq 2 "$SHARDS"); do
-            [ "${load[i]}" -lt "${load[best]}" ] && best=$i
+            if [ "${load[i]}" -lt "${load[best]}" ]; then
+                best=$i
+            fi
         done
         load[best]=$((load[best] + ${WEIGHT[$f]:-30}))
         echo "$f" >>"$LOG_DIR/files-$best"
@@ -300,13 +303,13 @@ run_shards() {
         mkdir -p "$ASAN_DIR/shard-$i"
         (
             t0=$(date +%s)
+            rc=0
             BUILD=$ASAN_DIR/shard-$i \
             TEST_NGINX_SERVROOT=$ASAN_DIR/servroot-$i \
             TEST_NGINX_HTML_DIR=$ASAN_DIR/servroot-$i/html \
             TEST_NGINX_ERROR_LOG=$LOG_DIR/error-$i.log \
                 bash scripts/test.sh "${files[@]}" \
-                >"$LOG_DIR/shard-$i.log" 2>&1
-            rc=$?
+                >"$LOG_DIR/shard-$i.log" 2>&1 || rc=$?
             {
                 flock 8
                 echo "---- asan shard $i/$SHARDS ($LOG_DIR/shard-$i.log)"
@@ -320,8 +323,8 @@ run_shards() {
         SAN_FILES+=("$LOG_DIR/error-$i.log" "$LOG_DIR/shard-$i.log")
     done
     for i in $(seq 1 "$SHARDS"); do
-        wait "${pids[i]}"
-        rcs[i]=$?
+        rcs[i]=0
+        wait "${pids[i]}" || rcs[i]=$?
         [ "${rcs[i]}" -eq 0 ] || st=1
     done
     # prove's "Files=N, Tests=M" of each shard, added up
