@@ -151,6 +151,7 @@ typedef struct {
     ngx_str_t                         label;
     time_t                            expires_at;
     ngx_http_validibot_track_token_t  token;          /* validibot_cache */
+    ngx_http_validibot_track_wait_t   wait;
     ngx_str_t                         lookup_org;
     time_t                            lock_left;
     struct timespec                   start;          /* for metrics */
@@ -163,16 +164,22 @@ typedef struct {
     unsigned                          lock_pending:1;
     unsigned                          replace_body:1;
     unsigned                          body_sent:1;
+    unsigned                          cleanup:1;
 } ngx_http_validibot_ctx_t;
 
 
 static ngx_int_t ngx_http_validibot_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_validibot_rewrite_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_validibot_lookup(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx);
+static void ngx_http_validibot_drained(ngx_http_validibot_track_wait_t *w);
 static void ngx_http_validibot_lookup_done(void *data, redisReply *reply);
 static void ngx_http_validibot_verdict(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_record_t *rec,
     ngx_http_validibot_cache_entry_t *e);
 static void ngx_http_validibot_cleanup(void *data);
+static ngx_int_t ngx_http_validibot_add_cleanup(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx);
 static ngx_int_t ngx_http_validibot_decide(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_uint_t status, const char *reason);
 static ngx_int_t ngx_http_validibot_set_identity(ngx_http_request_t *r,
@@ -682,14 +689,10 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
     time_t                             left;
     ngx_str_t                          value, lookup_org, addr;
     ngx_table_elt_t                   *auth;
-    ngx_http_cleanup_t                *cln;
     ngx_http_validibot_ctx_t          *ctx;
     ngx_http_validibot_loc_conf_t     *lcf;
     ngx_http_validibot_cred_e          cred;
-    ngx_http_validibot_record_t        rec;
-    ngx_http_validibot_waiter_t       *w;
     ngx_http_validibot_main_conf_t    *vmcf;
-    ngx_http_validibot_cache_entry_t  *e;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
 
@@ -818,22 +821,114 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
      */
 
     if (lcf->cache && vmcf->redis.sync_lag == 0) {
-        e = ngx_http_validibot_track_get(&ctx->key_id, &lookup_org, &rec);
 
-        if (e) {
-            ngx_http_validibot_verdict(r, ctx, &rec, e);
-            return ctx->rc;
+        /* a parked request that goes away must leave the queue */
+
+        if (ngx_http_validibot_add_cleanup(r, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
+        ctx->wait.handler = ngx_http_validibot_drained;
+
+        if (ngx_http_validibot_track_wait(&ctx->wait) == NGX_OK) {
+            ctx->state = NGX_HTTP_VALIDIBOT_PENDING;
+
+            /* an HTTP/2 stream reset in the same read ends it at once */
+            r->read_event_handler = ngx_http_test_reading;
+
+            return NGX_AGAIN;
+        }
+
+        /* the tracking connection is down: what we store will be refused */
         ngx_http_validibot_track_token(&ctx->token);
+    }
+
+    return ngx_http_validibot_lookup(r, ctx);
+}
+
+
+/* after the drain that followed the request's read: the cache, or Redis */
+
+static void
+ngx_http_validibot_drained(ngx_http_validibot_track_wait_t *w)
+{
+    ngx_int_t                          rc;
+    ngx_connection_t                  *c;
+    ngx_http_request_t                *r;
+    ngx_http_validibot_ctx_t          *ctx;
+    ngx_http_validibot_record_t        rec;
+    ngx_http_validibot_cache_entry_t  *e;
+
+    ctx = (ngx_http_validibot_ctx_t *)
+              ((u_char *) w - offsetof(ngx_http_validibot_ctx_t, wait));
+    r = ctx->request;
+    c = r->connection;
+
+    e = ngx_http_validibot_track_get(&ctx->key_id, &ctx->lookup_org, &rec);
+
+    if (e) {
+        r->read_event_handler = ngx_http_block_reading;
+        ngx_http_validibot_verdict(r, ctx, &rec, e);
+
+    } else {
+        ngx_http_validibot_track_token(&ctx->token);
+
+        rc = ngx_http_validibot_lookup(r, ctx);
+        if (rc == NGX_AGAIN) {
+            return;
+        }
+
+        r->read_event_handler = ngx_http_block_reading;
+
+        if (ctx->state != NGX_HTTP_VALIDIBOT_DONE) {
+            ctx->state = NGX_HTTP_VALIDIBOT_DONE;
+            ctx->rc = rc;
+        }
+    }
+
+    ngx_http_core_run_phases(r);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_validibot_add_cleanup(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx)
+{
+    ngx_http_cleanup_t  *cln;
+
+    if (ctx->cleanup) {
+        return NGX_OK;
     }
 
     cln = ngx_http_cleanup_add(r, 0);
     if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_validibot_cleanup;
+    cln->data = ctx;
+    ctx->cleanup = 1;
+
+    return NGX_OK;
+}
+
+
+/* sends the lookup; NGX_AGAIN: lookup_done() resumes the request */
+
+static ngx_int_t
+ngx_http_validibot_lookup(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx)
+{
+    ngx_http_validibot_waiter_t     *w;
+    ngx_http_validibot_main_conf_t  *vmcf;
+
+    vmcf = ngx_http_get_module_main_conf(r, ngx_http_validibot_module);
+
+    if (ngx_http_validibot_add_cleanup(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    w = ngx_http_validibot_redis_lookup(&ctx->key_id, &lookup_org,
+    w = ngx_http_validibot_redis_lookup(&ctx->key_id, &ctx->lookup_org,
                                         ngx_http_validibot_lookup_done, ctx,
                                         r->connection->log);
     if (w == NULL) {
@@ -841,9 +936,6 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
                                          NGX_HTTP_VALIDIBOT_STORE_ERROR,
                                          "redis unavailable");
     }
-
-    cln->handler = ngx_http_validibot_cleanup;
-    cln->data = ctx;
 
     ctx->waiter = w;
     ctx->state = NGX_HTTP_VALIDIBOT_PENDING;
@@ -1092,6 +1184,8 @@ static void
 ngx_http_validibot_cleanup(void *data)
 {
     ngx_http_validibot_ctx_t  *ctx = data;
+
+    ngx_http_validibot_track_unwait(&ctx->wait);
 
     if (ctx->waiter) {
         ngx_http_validibot_redis_cancel(ctx->waiter);
