@@ -27,6 +27,7 @@
 #include "ngx_http_validibot_track.h"
 #include "ngx_http_validibot_value.h"
 #include "ngx_http_validibot_assertion.h"
+#include "ngx_http_validibot_profile.h"
 #include "ngx_http_validibot_request_id.h"
 
 #include <openssl/rand.h>
@@ -1996,6 +1997,12 @@ ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
     ngx_http_validibot_claims_t          c;
     ngx_http_validibot_assertion_key_t  *key;
     u_char                               buf[NGX_HTTP_VALIDIBOT_ASSERTION_BUF];
+#ifdef NGX_HTTP_VALIDIBOT_PROFILE
+    uint64_t                             prof[NGX_HTTP_VALIDIBOT_PROF_STEPS
+                                              + 1];
+#endif
+
+    ngx_http_validibot_prof_mark(prof, 0);
 
     if (ngx_http_complex_value(r, acf->audience, &aud) != NGX_OK) {
         return NGX_ERROR;
@@ -2005,6 +2012,8 @@ ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
     if (jti == NULL) {
         return NGX_ERROR;
     }
+
+    ngx_http_validibot_prof_mark(prof, 1);
 
     c.iss.data = acf->issuer.data;
     c.iss.len = acf->issuer.len;
@@ -2043,12 +2052,18 @@ ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
 
     len = ngx_http_validibot_assertion_json(&c, json);
 
+    ngx_http_validibot_prof_mark(prof, 2);
+
     key = acf->keys->elts;
 
     jws = ngx_pnalloc(r->pool, ngx_http_validibot_assertion_size(key, len));
     if (jws == NULL) {
         return NGX_ERROR;
     }
+
+    len = ngx_http_validibot_assertion_sign(key, json, len, jws);
+
+    ngx_http_validibot_prof_mark(prof, 3);
 
     h = ngx_list_push(&r->headers_in.headers);
     if (h == NULL) {
@@ -2059,10 +2074,13 @@ ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
     h->key = acf->header;
     h->lowcase_key = acf->lowcase.data;
     h->value.data = jws;
-    h->value.len = ngx_http_validibot_assertion_sign(key, json, len, jws);
+    h->value.len = len;
 #if (nginx_version >= 1023000)
     h->next = NULL;
 #endif
+
+    ngx_http_validibot_prof_mark(prof, 4);
+    ngx_http_validibot_prof_done(prof);
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "validibot: assertion for key \"%V\" signed with \"%*s\"",
@@ -3105,6 +3123,10 @@ ngx_http_validibot_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+#ifdef NGX_HTTP_VALIDIBOT_PROFILE
+    ngx_http_validibot_prof_init(cycle->log);
+#endif
+
     /* without a key, the assertion falls back to nginx's own $request_id */
 
     if (RAND_bytes(ngx_http_validibot_rid_key,
@@ -3141,6 +3163,10 @@ ngx_http_validibot_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_validibot_exit_process(ngx_cycle_t *cycle)
 {
+#ifdef NGX_HTTP_VALIDIBOT_PROFILE
+    ngx_http_validibot_prof_report(cycle->log);
+#endif
+
     ngx_http_validibot_redis_exit_process(cycle);
     ngx_http_validibot_track_exit_process();
 }
