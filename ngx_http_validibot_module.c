@@ -199,6 +199,7 @@ static ngx_table_elt_t *ngx_http_validibot_push_header(ngx_list_t *headers,
 static ngx_http_validibot_ctx_t *ngx_http_validibot_get_ctx(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_validibot_org_valid(ngx_str_t *org);
+static ngx_uint_t ngx_http_validibot_uri_ambiguous(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_validibot_satisfy_any(ngx_http_request_t *r);
 static void ngx_http_validibot_count_failure(ngx_http_request_t *r,
     ngx_http_validibot_loc_conf_t *lcf);
@@ -732,8 +733,7 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
 
     if (lcf->org
         && lcf->strict_path
-        && ngx_http_validibot_path_ambiguous(r->unparsed_uri.data,
-                                             r->unparsed_uri.len))
+        && ngx_http_validibot_uri_ambiguous(r))
     {
         return ngx_http_validibot_bad_path(r, ctx);
     }
@@ -2341,6 +2341,32 @@ ngx_http_validibot_get_ctx(ngx_http_request_t *r)
     ctx->request = r;
 
     return ctx;
+}
+
+
+/*
+ * nginx's parser flags "//", "/.", "%" and "#" in the request line's path
+ * (complex_uri, quoted_uri); without them only a backslash is left for
+ * path_ambiguous() to find.  A subrequest has flags of its own but the
+ * main request's unparsed_uri: always the full scan.
+ */
+
+static ngx_uint_t
+ngx_http_validibot_uri_ambiguous(ngx_http_request_t *r)
+{
+    u_char  *p;
+    size_t   len;
+
+    p = r->unparsed_uri.data;
+    len = r->unparsed_uri.len;
+
+    if (r == r->main && !r->complex_uri && !r->quoted_uri
+        && memchr(p, '\\', len) == NULL)
+    {
+        return 0;
+    }
+
+    return ngx_http_validibot_path_ambiguous(p, len);
 }
 
 
