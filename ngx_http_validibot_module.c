@@ -1074,6 +1074,7 @@ ngx_http_validibot_verdict(ngx_http_request_t *r,
 {
     u_char                            tag[NGX_HTTP_VALIDIBOT_PRF_LEN];
     uint32_t                          need[NGX_HTTP_VALIDIBOT_MAX_REQUIRE];
+    uint32_t                          roles;
     ngx_uint_t                        i, status;
     const u_char                     *known;
     ngx_http_validibot_check_t        chk;
@@ -1115,6 +1116,10 @@ ngx_http_validibot_verdict(ngx_http_request_t *r,
         ngx_http_validibot_track_tag(&ctx->key, tag);
         known = ngx_http_validibot_cache_tag_get(e);
         chk.verified = (known && ngx_http_validibot_prf_equal(known, tag));
+
+        if (ngx_http_validibot_cache_roles_get(e, &roles)) {
+            chk.parsed_roles = &roles;
+        }
     }
 
     status = ngx_http_validibot_check(&chk, rec);

@@ -972,3 +972,31 @@ _EOC_
 --- no_error_log
 [alert]
 [crit]
+
+
+
+=== TEST 37: the roles a hit decides on, parsed when the entry was stored: a role it lacks refused from the cache, the roles header from the cache
+--- init
+::setup();
+--- http_config eval: $::HttpConfig
+--- config eval
+$::Config . <<'_EOC_';
+    location ~ ^/edit/(?<org>[^/]+)/ {
+        validibot_auth API;
+        validibot_org $org;
+        validibot_require workflow_edit;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/upstream.sock;
+    }
+_EOC_
+--- request eval
+["GET /ready", "GET /o/acme/x", "GET /o/acme/x", "GET /edit/acme/x",
+ "GET /edit/acme/x"]
+--- more_headers eval
+["", ($::Auth) x 4]
+--- response_body_filters eval
+::between([\&::wait_tracking])
+--- error_code eval
+[200, 200, 200, 403, 403]
+--- response_body eval
+["ready\n", "$::Ok redis\n", "$::Ok cached\n", "$::Forbidden cached\n",
+ "$::Forbidden cached\n"]
