@@ -154,6 +154,7 @@ typedef struct {
     ngx_str_t                         label;
     time_t                            expires_at;
     ngx_http_validibot_track_token_t  token;          /* validibot_cache */
+    ngx_http_validibot_track_wait_t   wait;
     ngx_str_t                         lookup_org;
     time_t                            lock_left;
     struct timespec                   start;          /* for metrics */
@@ -166,16 +167,22 @@ typedef struct {
     unsigned                          lock_pending:1;
     unsigned                          replace_body:1;
     unsigned                          body_sent:1;
+    unsigned                          cleanup:1;
 } ngx_http_validibot_ctx_t;
 
 
 static ngx_int_t ngx_http_validibot_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_validibot_rewrite_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_validibot_lookup(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx);
+static void ngx_http_validibot_drained(ngx_http_validibot_track_wait_t *w);
 static void ngx_http_validibot_lookup_done(void *data, redisReply *reply);
 static void ngx_http_validibot_verdict(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_record_t *rec,
     ngx_http_validibot_cache_entry_t *e);
 static void ngx_http_validibot_cleanup(void *data);
+static ngx_int_t ngx_http_validibot_add_cleanup(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx);
 static ngx_int_t ngx_http_validibot_decide(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_uint_t status, const char *reason);
 static ngx_int_t ngx_http_validibot_set_identity(ngx_http_request_t *r,
@@ -194,6 +201,7 @@ static ngx_table_elt_t *ngx_http_validibot_push_header(ngx_list_t *headers,
 static ngx_http_validibot_ctx_t *ngx_http_validibot_get_ctx(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_validibot_org_valid(ngx_str_t *org);
+static ngx_uint_t ngx_http_validibot_uri_ambiguous(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_validibot_satisfy_any(ngx_http_request_t *r);
 static void ngx_http_validibot_count_failure(ngx_http_request_t *r,
     ngx_http_validibot_loc_conf_t *lcf);
@@ -694,14 +702,10 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
     time_t                             left;
     ngx_str_t                          value, lookup_org, addr;
     ngx_table_elt_t                   *auth;
-    ngx_http_cleanup_t                *cln;
     ngx_http_validibot_ctx_t          *ctx;
     ngx_http_validibot_loc_conf_t     *lcf;
     ngx_http_validibot_cred_e          cred;
-    ngx_http_validibot_record_t        rec;
-    ngx_http_validibot_waiter_t       *w;
     ngx_http_validibot_main_conf_t    *vmcf;
-    ngx_http_validibot_cache_entry_t  *e;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
 
@@ -740,8 +744,7 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
 
     if (lcf->org
         && lcf->strict_path
-        && ngx_http_validibot_path_ambiguous(r->unparsed_uri.data,
-                                             r->unparsed_uri.len))
+        && ngx_http_validibot_uri_ambiguous(r))
     {
         return ngx_http_validibot_bad_path(r, ctx);
     }
@@ -830,22 +833,114 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
      */
 
     if (lcf->cache && vmcf->redis.sync_lag == 0) {
-        e = ngx_http_validibot_track_get(&ctx->key_id, &lookup_org, &rec);
 
-        if (e) {
-            ngx_http_validibot_verdict(r, ctx, &rec, e);
-            return ctx->rc;
+        /* a parked request that goes away must leave the queue */
+
+        if (ngx_http_validibot_add_cleanup(r, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
+        ctx->wait.handler = ngx_http_validibot_drained;
+
+        if (ngx_http_validibot_track_wait(&ctx->wait) == NGX_OK) {
+            ctx->state = NGX_HTTP_VALIDIBOT_PENDING;
+
+            /* an HTTP/2 stream reset in the same read ends it at once */
+            r->read_event_handler = ngx_http_test_reading;
+
+            return NGX_AGAIN;
+        }
+
+        /* the tracking connection is down: what we store will be refused */
         ngx_http_validibot_track_token(&ctx->token);
+    }
+
+    return ngx_http_validibot_lookup(r, ctx);
+}
+
+
+/* after the drain that followed the request's read: the cache, or Redis */
+
+static void
+ngx_http_validibot_drained(ngx_http_validibot_track_wait_t *w)
+{
+    ngx_int_t                          rc;
+    ngx_connection_t                  *c;
+    ngx_http_request_t                *r;
+    ngx_http_validibot_ctx_t          *ctx;
+    ngx_http_validibot_record_t        rec;
+    ngx_http_validibot_cache_entry_t  *e;
+
+    ctx = (ngx_http_validibot_ctx_t *)
+              ((u_char *) w - offsetof(ngx_http_validibot_ctx_t, wait));
+    r = ctx->request;
+    c = r->connection;
+
+    e = ngx_http_validibot_track_get(&ctx->key_id, &ctx->lookup_org, &rec);
+
+    if (e) {
+        r->read_event_handler = ngx_http_block_reading;
+        ngx_http_validibot_verdict(r, ctx, &rec, e);
+
+    } else {
+        ngx_http_validibot_track_token(&ctx->token);
+
+        rc = ngx_http_validibot_lookup(r, ctx);
+        if (rc == NGX_AGAIN) {
+            return;
+        }
+
+        r->read_event_handler = ngx_http_block_reading;
+
+        if (ctx->state != NGX_HTTP_VALIDIBOT_DONE) {
+            ctx->state = NGX_HTTP_VALIDIBOT_DONE;
+            ctx->rc = rc;
+        }
+    }
+
+    ngx_http_core_run_phases(r);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_validibot_add_cleanup(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx)
+{
+    ngx_http_cleanup_t  *cln;
+
+    if (ctx->cleanup) {
+        return NGX_OK;
     }
 
     cln = ngx_http_cleanup_add(r, 0);
     if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_validibot_cleanup;
+    cln->data = ctx;
+    ctx->cleanup = 1;
+
+    return NGX_OK;
+}
+
+
+/* sends the lookup; NGX_AGAIN: lookup_done() resumes the request */
+
+static ngx_int_t
+ngx_http_validibot_lookup(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx)
+{
+    ngx_http_validibot_waiter_t     *w;
+    ngx_http_validibot_main_conf_t  *vmcf;
+
+    vmcf = ngx_http_get_module_main_conf(r, ngx_http_validibot_module);
+
+    if (ngx_http_validibot_add_cleanup(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    w = ngx_http_validibot_redis_lookup(&ctx->key_id, &lookup_org,
+    w = ngx_http_validibot_redis_lookup(&ctx->key_id, &ctx->lookup_org,
                                         ngx_http_validibot_lookup_done, ctx,
                                         r->connection->log);
     if (w == NULL) {
@@ -853,9 +948,6 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
                                          NGX_HTTP_VALIDIBOT_STORE_ERROR,
                                          "redis unavailable");
     }
-
-    cln->handler = ngx_http_validibot_cleanup;
-    cln->data = ctx;
 
     ctx->waiter = w;
     ctx->state = NGX_HTTP_VALIDIBOT_PENDING;
@@ -993,6 +1085,7 @@ ngx_http_validibot_verdict(ngx_http_request_t *r,
 {
     u_char                            tag[NGX_HTTP_VALIDIBOT_PRF_LEN];
     uint32_t                          need[NGX_HTTP_VALIDIBOT_MAX_REQUIRE];
+    uint32_t                          roles;
     ngx_uint_t                        i, status;
     const u_char                     *known;
     ngx_http_validibot_check_t        chk;
@@ -1034,6 +1127,10 @@ ngx_http_validibot_verdict(ngx_http_request_t *r,
         ngx_http_validibot_track_tag(&ctx->key, tag);
         known = ngx_http_validibot_cache_tag_get(e);
         chk.verified = (known && ngx_http_validibot_prf_equal(known, tag));
+
+        if (ngx_http_validibot_cache_roles_get(e, &roles)) {
+            chk.parsed_roles = &roles;
+        }
     }
 
     status = ngx_http_validibot_check(&chk, rec);
@@ -1104,6 +1201,8 @@ static void
 ngx_http_validibot_cleanup(void *data)
 {
     ngx_http_validibot_ctx_t  *ctx = data;
+
+    ngx_http_validibot_track_unwait(&ctx->wait);
 
     if (ctx->waiter) {
         ngx_http_validibot_redis_cancel(ctx->waiter);
@@ -2276,6 +2375,32 @@ ngx_http_validibot_get_ctx(ngx_http_request_t *r)
     ctx->request = r;
 
     return ctx;
+}
+
+
+/*
+ * nginx's parser flags "//", "/.", "%" and "#" in the request line's path
+ * (complex_uri, quoted_uri); without them only a backslash is left for
+ * path_ambiguous() to find.  A subrequest has flags of its own but the
+ * main request's unparsed_uri: always the full scan.
+ */
+
+static ngx_uint_t
+ngx_http_validibot_uri_ambiguous(ngx_http_request_t *r)
+{
+    u_char  *p;
+    size_t   len;
+
+    p = r->unparsed_uri.data;
+    len = r->unparsed_uri.len;
+
+    if (r == r->main && !r->complex_uri && !r->quoted_uri
+        && memchr(p, '\\', len) == NULL)
+    {
+        return 0;
+    }
+
+    return ngx_http_validibot_path_ambiguous(p, len);
 }
 
 
