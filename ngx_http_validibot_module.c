@@ -37,6 +37,7 @@
 #define NGX_HTTP_VALIDIBOT_MAX_KEY_FILE  4096
 #define NGX_HTTP_VALIDIBOT_MAX_ASSERTION_TTL  86400
 #define NGX_HTTP_VALIDIBOT_ASSERTION_BUF      4096
+#define NGX_HTTP_VALIDIBOT_ASSERTION_MEMOS    256
 
 #define NGX_HTTP_VALIDIBOT_PREFLIGHT_AUTHENTICATE  0
 #define NGX_HTTP_VALIDIBOT_PREFLIGHT_PASS          1
@@ -111,6 +112,7 @@ typedef struct {
     ngx_uint_t                        hash;
     ngx_str_t                         issuer;
     ngx_http_complex_value_t         *audience;
+    ngx_int_t                         audience_var;  /* "$name": its index */
     time_t                            ttl;
     ngx_int_t                         request_id;  /* variable index */
 } ngx_http_validibot_assertion_conf_t;
@@ -648,6 +650,15 @@ static u_char      ngx_http_validibot_rid_key[
                         NGX_HTTP_VALIDIBOT_REQUEST_ID_KEY_LEN];
 static uint64_t    ngx_http_validibot_rid_next;
 static ngx_uint_t  ngx_http_validibot_rid_ready;
+
+/*
+ * Per worker, by the API key's public id: the start of the claims (iss to
+ * kid) of keys signed for lately, with their HMAC state, so a request
+ * hashes only iat to htu (ngx_http_validibot_assertion_sign_memo()).
+ * Pages of it are touched only where assertions are signed.
+ */
+static ngx_http_validibot_assertion_memo_t
+    ngx_http_validibot_memos[NGX_HTTP_VALIDIBOT_ASSERTION_MEMOS];
 
 
 typedef struct {
@@ -1994,13 +2005,14 @@ static ngx_int_t
 ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
     ngx_http_validibot_assertion_conf_t *acf)
 {
-    size_t                               len, size;
+    size_t                               len, size, fixed;
     u_char                              *json, *jws;
     ngx_str_t                            aud;
     ngx_table_elt_t                     *h;
-    ngx_http_variable_value_t           *jti;
+    ngx_http_variable_value_t           *jti, *vv;
     ngx_http_validibot_claims_t          c;
     ngx_http_validibot_assertion_key_t  *key;
+    ngx_http_validibot_assertion_memo_t *memo;
     u_char                               buf[NGX_HTTP_VALIDIBOT_ASSERTION_BUF];
 #ifdef NGX_HTTP_VALIDIBOT_PROFILE
     uint64_t                             prof[NGX_HTTP_VALIDIBOT_PROF_STEPS
@@ -2009,7 +2021,19 @@ ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
 
     ngx_http_validibot_prof_mark(prof, 0);
 
-    if (ngx_http_complex_value(r, acf->audience, &aud) != NGX_OK) {
+    if (acf->audience_var != NGX_ERROR) {
+
+        /* one variable, $host by default: no script, no copy */
+
+        vv = ngx_http_get_flushed_variable(r, acf->audience_var);
+        if (vv == NULL) {
+            return NGX_ERROR;
+        }
+
+        aud.data = vv->data;
+        aud.len = vv->not_found ? 0 : vv->len;
+
+    } else if (ngx_http_complex_value(r, acf->audience, &aud) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -2055,7 +2079,7 @@ ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
         }
     }
 
-    len = ngx_http_validibot_assertion_json(&c, json);
+    len = ngx_http_validibot_assertion_json_fixed(&c, json, &fixed);
 
     ngx_http_validibot_prof_mark(prof, 2);
 
@@ -2066,7 +2090,12 @@ ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    len = ngx_http_validibot_assertion_sign(key, json, len, jws);
+    memo = &ngx_http_validibot_memos[ngx_hash_key(ctx->key_id.data,
+                                                   ctx->key_id.len)
+                                     % NGX_HTTP_VALIDIBOT_ASSERTION_MEMOS];
+
+    len = ngx_http_validibot_assertion_sign_memo(key, memo, json, len, fixed,
+                                                 jws);
 
     ngx_http_validibot_prof_mark(prof, 3);
 
@@ -3837,6 +3866,7 @@ ngx_http_validibot_assertion(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t                            *value, v, audience;
     ngx_uint_t                            i, j;
     ngx_http_validibot_assertion_conf_t  *acf;
+    ngx_http_validibot_assertion_key_t   *key;
     ngx_http_compile_complex_value_t      ccv;
 
     if (lcf->assertion != NGX_CONF_UNSET_PTR) {
@@ -4012,6 +4042,37 @@ ngx_http_validibot_assertion(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     acf->audience = ccv.complex_value;
+    acf->audience_var = NGX_ERROR;
+
+    for (j = 1; j < audience.len; j++) {
+        if (!((audience.data[j] >= 'a' && audience.data[j] <= 'z')
+              || (audience.data[j] >= 'A' && audience.data[j] <= 'Z')
+              || (audience.data[j] >= '0' && audience.data[j] <= '9')
+              || audience.data[j] == '_'))
+        {
+            break;
+        }
+    }
+
+    /* "$1" and the like are captures, for the complex value */
+
+    if (audience.len > 1 && audience.data[0] == '$' && j == audience.len
+        && !(audience.data[1] >= '0' && audience.data[1] <= '9'))
+    {
+        v.data = audience.data + 1;
+        v.len = audience.len - 1;
+
+        acf->audience_var = ngx_http_get_variable_index(cf, &v);
+        if (acf->audience_var == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    /* the signing key hashes the claims' start once: the issuer's */
+
+    key = acf->keys->elts;
+    ngx_http_validibot_assertion_key_prefix(&key[0], acf->issuer.data,
+                                            acf->issuer.len);
 
     ngx_str_set(&v, "request_id");
 
