@@ -27,6 +27,7 @@
 #include "ngx_http_validibot_track.h"
 #include "ngx_http_validibot_value.h"
 #include "ngx_http_validibot_assertion.h"
+#include "ngx_http_validibot_profile.h"
 #include "ngx_http_validibot_request_id.h"
 
 #include <openssl/rand.h>
@@ -36,6 +37,7 @@
 #define NGX_HTTP_VALIDIBOT_MAX_KEY_FILE  4096
 #define NGX_HTTP_VALIDIBOT_MAX_ASSERTION_TTL  86400
 #define NGX_HTTP_VALIDIBOT_ASSERTION_BUF      4096
+#define NGX_HTTP_VALIDIBOT_ASSERTION_MEMOS    256
 
 #define NGX_HTTP_VALIDIBOT_PREFLIGHT_AUTHENTICATE  0
 #define NGX_HTTP_VALIDIBOT_PREFLIGHT_PASS          1
@@ -110,6 +112,7 @@ typedef struct {
     ngx_uint_t                        hash;
     ngx_str_t                         issuer;
     ngx_http_complex_value_t         *audience;
+    ngx_int_t                         audience_var;  /* "$name": its index */
     time_t                            ttl;
     ngx_int_t                         request_id;  /* variable index */
 } ngx_http_validibot_assertion_conf_t;
@@ -151,6 +154,7 @@ typedef struct {
     ngx_str_t                         label;
     time_t                            expires_at;
     ngx_http_validibot_track_token_t  token;          /* validibot_cache */
+    ngx_http_validibot_track_wait_t   wait;
     ngx_str_t                         lookup_org;
     time_t                            lock_left;
     struct timespec                   start;          /* for metrics */
@@ -163,16 +167,22 @@ typedef struct {
     unsigned                          lock_pending:1;
     unsigned                          replace_body:1;
     unsigned                          body_sent:1;
+    unsigned                          cleanup:1;
 } ngx_http_validibot_ctx_t;
 
 
 static ngx_int_t ngx_http_validibot_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_validibot_rewrite_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_validibot_lookup(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx);
+static void ngx_http_validibot_drained(ngx_http_validibot_track_wait_t *w);
 static void ngx_http_validibot_lookup_done(void *data, redisReply *reply);
 static void ngx_http_validibot_verdict(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_http_validibot_record_t *rec,
     ngx_http_validibot_cache_entry_t *e);
 static void ngx_http_validibot_cleanup(void *data);
+static ngx_int_t ngx_http_validibot_add_cleanup(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx);
 static ngx_int_t ngx_http_validibot_decide(ngx_http_request_t *r,
     ngx_http_validibot_ctx_t *ctx, ngx_uint_t status, const char *reason);
 static ngx_int_t ngx_http_validibot_set_identity(ngx_http_request_t *r,
@@ -191,6 +201,7 @@ static ngx_table_elt_t *ngx_http_validibot_push_header(ngx_list_t *headers,
 static ngx_http_validibot_ctx_t *ngx_http_validibot_get_ctx(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_validibot_org_valid(ngx_str_t *org);
+static ngx_uint_t ngx_http_validibot_uri_ambiguous(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_validibot_satisfy_any(ngx_http_request_t *r);
 static void ngx_http_validibot_count_failure(ngx_http_request_t *r,
     ngx_http_validibot_loc_conf_t *lcf);
@@ -640,6 +651,15 @@ static u_char      ngx_http_validibot_rid_key[
 static uint64_t    ngx_http_validibot_rid_next;
 static ngx_uint_t  ngx_http_validibot_rid_ready;
 
+/*
+ * Per worker, by the API key's public id: the start of the claims (iss to
+ * kid) of keys signed for lately, with their HMAC state, so a request
+ * hashes only iat to htu (ngx_http_validibot_assertion_sign_memo()).
+ * Pages of it are touched only where assertions are signed.
+ */
+static ngx_http_validibot_assertion_memo_t
+    ngx_http_validibot_memos[NGX_HTTP_VALIDIBOT_ASSERTION_MEMOS];
+
 
 typedef struct {
     ngx_str_t    name;
@@ -682,14 +702,10 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
     time_t                             left;
     ngx_str_t                          value, lookup_org, addr;
     ngx_table_elt_t                   *auth;
-    ngx_http_cleanup_t                *cln;
     ngx_http_validibot_ctx_t          *ctx;
     ngx_http_validibot_loc_conf_t     *lcf;
     ngx_http_validibot_cred_e          cred;
-    ngx_http_validibot_record_t        rec;
-    ngx_http_validibot_waiter_t       *w;
     ngx_http_validibot_main_conf_t    *vmcf;
-    ngx_http_validibot_cache_entry_t  *e;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_validibot_module);
 
@@ -728,8 +744,7 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
 
     if (lcf->org
         && lcf->strict_path
-        && ngx_http_validibot_path_ambiguous(r->unparsed_uri.data,
-                                             r->unparsed_uri.len))
+        && ngx_http_validibot_uri_ambiguous(r))
     {
         return ngx_http_validibot_bad_path(r, ctx);
     }
@@ -818,22 +833,114 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
      */
 
     if (lcf->cache && vmcf->redis.sync_lag == 0) {
-        e = ngx_http_validibot_track_get(&ctx->key_id, &lookup_org, &rec);
 
-        if (e) {
-            ngx_http_validibot_verdict(r, ctx, &rec, e);
-            return ctx->rc;
+        /* a parked request that goes away must leave the queue */
+
+        if (ngx_http_validibot_add_cleanup(r, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
+        ctx->wait.handler = ngx_http_validibot_drained;
+
+        if (ngx_http_validibot_track_wait(&ctx->wait) == NGX_OK) {
+            ctx->state = NGX_HTTP_VALIDIBOT_PENDING;
+
+            /* an HTTP/2 stream reset in the same read ends it at once */
+            r->read_event_handler = ngx_http_test_reading;
+
+            return NGX_AGAIN;
+        }
+
+        /* the tracking connection is down: what we store will be refused */
         ngx_http_validibot_track_token(&ctx->token);
+    }
+
+    return ngx_http_validibot_lookup(r, ctx);
+}
+
+
+/* after the drain that followed the request's read: the cache, or Redis */
+
+static void
+ngx_http_validibot_drained(ngx_http_validibot_track_wait_t *w)
+{
+    ngx_int_t                          rc;
+    ngx_connection_t                  *c;
+    ngx_http_request_t                *r;
+    ngx_http_validibot_ctx_t          *ctx;
+    ngx_http_validibot_record_t        rec;
+    ngx_http_validibot_cache_entry_t  *e;
+
+    ctx = (ngx_http_validibot_ctx_t *)
+              ((u_char *) w - offsetof(ngx_http_validibot_ctx_t, wait));
+    r = ctx->request;
+    c = r->connection;
+
+    e = ngx_http_validibot_track_get(&ctx->key_id, &ctx->lookup_org, &rec);
+
+    if (e) {
+        r->read_event_handler = ngx_http_block_reading;
+        ngx_http_validibot_verdict(r, ctx, &rec, e);
+
+    } else {
+        ngx_http_validibot_track_token(&ctx->token);
+
+        rc = ngx_http_validibot_lookup(r, ctx);
+        if (rc == NGX_AGAIN) {
+            return;
+        }
+
+        r->read_event_handler = ngx_http_block_reading;
+
+        if (ctx->state != NGX_HTTP_VALIDIBOT_DONE) {
+            ctx->state = NGX_HTTP_VALIDIBOT_DONE;
+            ctx->rc = rc;
+        }
+    }
+
+    ngx_http_core_run_phases(r);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_validibot_add_cleanup(ngx_http_request_t *r,
+    ngx_http_validibot_ctx_t *ctx)
+{
+    ngx_http_cleanup_t  *cln;
+
+    if (ctx->cleanup) {
+        return NGX_OK;
     }
 
     cln = ngx_http_cleanup_add(r, 0);
     if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_validibot_cleanup;
+    cln->data = ctx;
+    ctx->cleanup = 1;
+
+    return NGX_OK;
+}
+
+
+/* sends the lookup; NGX_AGAIN: lookup_done() resumes the request */
+
+static ngx_int_t
+ngx_http_validibot_lookup(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx)
+{
+    ngx_http_validibot_waiter_t     *w;
+    ngx_http_validibot_main_conf_t  *vmcf;
+
+    vmcf = ngx_http_get_module_main_conf(r, ngx_http_validibot_module);
+
+    if (ngx_http_validibot_add_cleanup(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    w = ngx_http_validibot_redis_lookup(&ctx->key_id, &lookup_org,
+    w = ngx_http_validibot_redis_lookup(&ctx->key_id, &ctx->lookup_org,
                                         ngx_http_validibot_lookup_done, ctx,
                                         r->connection->log);
     if (w == NULL) {
@@ -841,9 +948,6 @@ ngx_http_validibot_handler(ngx_http_request_t *r)
                                          NGX_HTTP_VALIDIBOT_STORE_ERROR,
                                          "redis unavailable");
     }
-
-    cln->handler = ngx_http_validibot_cleanup;
-    cln->data = ctx;
 
     ctx->waiter = w;
     ctx->state = NGX_HTTP_VALIDIBOT_PENDING;
@@ -981,6 +1085,7 @@ ngx_http_validibot_verdict(ngx_http_request_t *r,
 {
     u_char                            tag[NGX_HTTP_VALIDIBOT_PRF_LEN];
     uint32_t                          need[NGX_HTTP_VALIDIBOT_MAX_REQUIRE];
+    uint32_t                          roles;
     ngx_uint_t                        i, status;
     const u_char                     *known;
     ngx_http_validibot_check_t        chk;
@@ -1022,6 +1127,10 @@ ngx_http_validibot_verdict(ngx_http_request_t *r,
         ngx_http_validibot_track_tag(&ctx->key, tag);
         known = ngx_http_validibot_cache_tag_get(e);
         chk.verified = (known && ngx_http_validibot_prf_equal(known, tag));
+
+        if (ngx_http_validibot_cache_roles_get(e, &roles)) {
+            chk.parsed_roles = &roles;
+        }
     }
 
     status = ngx_http_validibot_check(&chk, rec);
@@ -1092,6 +1201,8 @@ static void
 ngx_http_validibot_cleanup(void *data)
 {
     ngx_http_validibot_ctx_t  *ctx = data;
+
+    ngx_http_validibot_track_unwait(&ctx->wait);
 
     if (ctx->waiter) {
         ngx_http_validibot_redis_cancel(ctx->waiter);
@@ -1894,16 +2005,35 @@ static ngx_int_t
 ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
     ngx_http_validibot_assertion_conf_t *acf)
 {
-    size_t                               len, size;
+    size_t                               len, size, fixed;
     u_char                              *json, *jws;
     ngx_str_t                            aud;
     ngx_table_elt_t                     *h;
-    ngx_http_variable_value_t           *jti;
+    ngx_http_variable_value_t           *jti, *vv;
     ngx_http_validibot_claims_t          c;
     ngx_http_validibot_assertion_key_t  *key;
+    ngx_http_validibot_assertion_memo_t *memo;
     u_char                               buf[NGX_HTTP_VALIDIBOT_ASSERTION_BUF];
+#ifdef NGX_HTTP_VALIDIBOT_PROFILE
+    uint64_t                             prof[NGX_HTTP_VALIDIBOT_PROF_STEPS
+                                              + 1];
+#endif
 
-    if (ngx_http_complex_value(r, acf->audience, &aud) != NGX_OK) {
+    ngx_http_validibot_prof_mark(prof, 0);
+
+    if (acf->audience_var != NGX_ERROR) {
+
+        /* one variable, $host by default: no script, no copy */
+
+        vv = ngx_http_get_flushed_variable(r, acf->audience_var);
+        if (vv == NULL) {
+            return NGX_ERROR;
+        }
+
+        aud.data = vv->data;
+        aud.len = vv->not_found ? 0 : vv->len;
+
+    } else if (ngx_http_complex_value(r, acf->audience, &aud) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1911,6 +2041,8 @@ ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
     if (jti == NULL) {
         return NGX_ERROR;
     }
+
+    ngx_http_validibot_prof_mark(prof, 1);
 
     c.iss.data = acf->issuer.data;
     c.iss.len = acf->issuer.len;
@@ -1947,7 +2079,9 @@ ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
         }
     }
 
-    len = ngx_http_validibot_assertion_json(&c, json);
+    len = ngx_http_validibot_assertion_json_fixed(&c, json, &fixed);
+
+    ngx_http_validibot_prof_mark(prof, 2);
 
     key = acf->keys->elts;
 
@@ -1955,6 +2089,15 @@ ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
     if (jws == NULL) {
         return NGX_ERROR;
     }
+
+    memo = &ngx_http_validibot_memos[ngx_hash_key(ctx->key_id.data,
+                                                   ctx->key_id.len)
+                                     % NGX_HTTP_VALIDIBOT_ASSERTION_MEMOS];
+
+    len = ngx_http_validibot_assertion_sign_memo(key, memo, json, len, fixed,
+                                                 jws);
+
+    ngx_http_validibot_prof_mark(prof, 3);
 
     h = ngx_list_push(&r->headers_in.headers);
     if (h == NULL) {
@@ -1965,10 +2108,13 @@ ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
     h->key = acf->header;
     h->lowcase_key = acf->lowcase.data;
     h->value.data = jws;
-    h->value.len = ngx_http_validibot_assertion_sign(key, json, len, jws);
+    h->value.len = len;
 #if (nginx_version >= 1023000)
     h->next = NULL;
 #endif
+
+    ngx_http_validibot_prof_mark(prof, 4);
+    ngx_http_validibot_prof_done(prof);
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "validibot: assertion for key \"%V\" signed with \"%*s\"",
@@ -2229,6 +2375,32 @@ ngx_http_validibot_get_ctx(ngx_http_request_t *r)
     ctx->request = r;
 
     return ctx;
+}
+
+
+/*
+ * nginx's parser flags "//", "/.", "%" and "#" in the request line's path
+ * (complex_uri, quoted_uri); without them only a backslash is left for
+ * path_ambiguous() to find.  A subrequest has flags of its own but the
+ * main request's unparsed_uri: always the full scan.
+ */
+
+static ngx_uint_t
+ngx_http_validibot_uri_ambiguous(ngx_http_request_t *r)
+{
+    u_char  *p;
+    size_t   len;
+
+    p = r->unparsed_uri.data;
+    len = r->unparsed_uri.len;
+
+    if (r == r->main && !r->complex_uri && !r->quoted_uri
+        && memchr(p, '\\', len) == NULL)
+    {
+        return 0;
+    }
+
+    return ngx_http_validibot_path_ambiguous(p, len);
 }
 
 
@@ -3011,6 +3183,10 @@ ngx_http_validibot_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+#ifdef NGX_HTTP_VALIDIBOT_PROFILE
+    ngx_http_validibot_prof_init(cycle->log);
+#endif
+
     /* without a key, the assertion falls back to nginx's own $request_id */
 
     if (RAND_bytes(ngx_http_validibot_rid_key,
@@ -3047,6 +3223,10 @@ ngx_http_validibot_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_validibot_exit_process(ngx_cycle_t *cycle)
 {
+#ifdef NGX_HTTP_VALIDIBOT_PROFILE
+    ngx_http_validibot_prof_report(cycle->log);
+#endif
+
     ngx_http_validibot_redis_exit_process(cycle);
     ngx_http_validibot_track_exit_process();
 }
@@ -3686,6 +3866,7 @@ ngx_http_validibot_assertion(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t                            *value, v, audience;
     ngx_uint_t                            i, j;
     ngx_http_validibot_assertion_conf_t  *acf;
+    ngx_http_validibot_assertion_key_t   *key;
     ngx_http_compile_complex_value_t      ccv;
 
     if (lcf->assertion != NGX_CONF_UNSET_PTR) {
@@ -3861,6 +4042,37 @@ ngx_http_validibot_assertion(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     acf->audience = ccv.complex_value;
+    acf->audience_var = NGX_ERROR;
+
+    for (j = 1; j < audience.len; j++) {
+        if (!((audience.data[j] >= 'a' && audience.data[j] <= 'z')
+              || (audience.data[j] >= 'A' && audience.data[j] <= 'Z')
+              || (audience.data[j] >= '0' && audience.data[j] <= '9')
+              || audience.data[j] == '_'))
+        {
+            break;
+        }
+    }
+
+    /* "$1" and the like are captures, for the complex value */
+
+    if (audience.len > 1 && audience.data[0] == '$' && j == audience.len
+        && !(audience.data[1] >= '0' && audience.data[1] <= '9'))
+    {
+        v.data = audience.data + 1;
+        v.len = audience.len - 1;
+
+        acf->audience_var = ngx_http_get_variable_index(cf, &v);
+        if (acf->audience_var == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    /* the signing key hashes the claims' start once: the issuer's */
+
+    key = acf->keys->elts;
+    ngx_http_validibot_assertion_key_prefix(&key[0], acf->issuer.data,
+                                            acf->issuer.len);
 
     ngx_str_set(&v, "request_id");
 

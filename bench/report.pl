@@ -283,6 +283,8 @@ if (%cg) {
     profile('module-cache', 'a cache hit\'s (module-cache-hot)');
 }
 
+assertion_profile();
+
 # validibot_assertion: what signing adds to a hinted lookup, in
 # instructions (callgrind) and in worker CPU time (the rounds)
 sub assertion_cost {
@@ -296,6 +298,70 @@ sub assertion_cost {
            @us ? sprintf('; worker CPU µs/req module-assertion over '
                          . 'module-hot: %.3f (%s)', median(@us), range(@us))
                : '';
+}
+
+# validibot_assertion's own time per request, from the profile build the
+# module-assertion rounds ran on (src/ngx_http_validibot_profile.c): the
+# sum of CLOCK_MONOTONIC intervals around each step, the timer's own cost
+# taken off, over the requests of the round; against the worker's CPU
+# time per request of the same round, less what the profiler's marks cost
+sub assertion_profile {
+    my @r;
+    for my $row (@rows) {
+        next unless $row->{variant} eq 'module-assertion'
+                    && ($row->{profile} // '-') ne '-';
+        my %p = $row->{profile} =~ /(\w+)=(-?\d+)/g;
+        next unless $p{assertions};
+        my $marks_us = $p{marks} * $p{empty_ps} / 1e6;
+        my $w = $row->{worker_us_per_req} - $marks_us;
+        my $hot = $by{$row->{round}}{'module-hot'};
+        push @r, { round => $row->{round}, %p, marks_us => $marks_us,
+                   worker => $w, share => $w > 0 ? $p{total_ps} / 1e6 / $w : 0,
+                   hot => $hot ? $hot->{worker_us_per_req} : undef };
+    }
+    return unless @r;
+
+    print "## The signed assertion's own cost (issue 11)\n\n";
+    print "module-assertion's rounds ran on the profile build (`make ",
+          "module-profile`, -DNGX_HTTP_VALIDIBOT_PROFILE): the worker sums ",
+          "`CLOCK_MONOTONIC` intervals around each step of ",
+          "`ngx_http_validibot_assert()` over every request it signs, takes ",
+          "off an empty interval per step (measured at its start), leaves ",
+          "out requests whose signing took over 50 µs (preempted: the worker ",
+          "shares its CPU) and logs the sums as it exits. \"worker µs/req\" ",
+          "is that round's worker CPU per request less the profiler's own ",
+          "marks; the share is the assertion's µs over it. Not counted: ",
+          "dropping client-sent copies of the header and the proxy's longer ",
+          "request to the upstream (the callgrind row counts those).\n\n";
+    print "| round | signed | preempted | claims µs | JSON µs | sign µs ",
+          "| header µs | assertion µs/req | worker µs/req | share ",
+          "| module-hot worker µs/req |\n";
+    print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    for my $x (@r) {
+        printf "| %d | %d | %d | %.3f | %.3f | %.3f | %.3f | %.3f | %.1f "
+               . "| %.2f %% | %s |\n",
+            $x->{round}, $x->{assertions}, $x->{dropped},
+            $x->{claims_ps} / 1e6, $x->{json_ps} / 1e6, $x->{sign_ps} / 1e6,
+            $x->{header_ps} / 1e6, $x->{total_ps} / 1e6, $x->{worker},
+            100 * $x->{share},
+            defined $x->{hot} ? sprintf('%.1f', $x->{hot}) : '-';
+    }
+    my $us = median(map { $_->{total_ps} / 1e6 } @r);
+    my $share = median(map { $_->{share} } @r);
+    my $w = median(map { $_->{worker} } @r);
+    printf "\nMedians: the assertion takes %.3f µs per request, %.2f %% of "
+           . "the worker's %.1f µs: the target (≤ 2 %% of the worker's time "
+           . "per request) is %s at this worker time.", $us, 100 * $share,
+           $w, $share <= 0.02 ? 'met' : '**missed**';
+    if (defined $cg{'module-assertion'} && defined $cg{'module-hinted'}) {
+        my $d = $cg{'module-assertion'} - $cg{'module-hinted'};
+        printf " Callgrind, the second method: %d of module-assertion's %d "
+               . "instructions per request, %.2f %% (valgrind has no SHA "
+               . "extensions: SHA-256 counts more there than it costs on "
+               . "this CPU).", $d, $cg{'module-assertion'},
+               100 * $d / $cg{'module-assertion'};
+    }
+    print "\n\n";
 }
 
 # per-request instructions by function: (file for n2 - file for n1) / dn

@@ -30,7 +30,10 @@
 # BENCH_CG_VARIANTS (a subset of the callgrind runs, for experiments),
 # BENCH_RESULTS (where the markdown goes), BENCH_NGINX_CPU (0),
 # BENCH_LOAD_CPU (1), BENCH_UPSTREAM (process, the default: a separate
-# nginx on BENCH_LOAD_CPU; inline: a server block of the nginx under test).
+# nginx on BENCH_LOAD_CPU; inline: a server block of the nginx under test),
+# MODULE_PROFILE_SO (the profile build, make module-profile: loaded by the
+# rounds of module-assertion, which then report the assertion's own time
+# per request; BENCH_PROFILE=0 runs them on MODULE_SO instead).
 
 set -euo pipefail
 
@@ -38,6 +41,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 bench=$top/bench
 run=${BENCH_RUN_DIR:-$top/build/bench}
 module=${MODULE_SO:-$top/build/ngx_http_validibot_module.so}
+profile_so=${MODULE_PROFILE_SO:-$(dirname "$module")/ngx_http_validibot_module-profile.so}
 nginx=${NGINX_BIN:-/usr/sbin/nginx}
 
 rounds=${BENCH_ROUNDS:-3}
@@ -319,6 +323,19 @@ for s in "" -cg; do
         "$run/conf/module$s.conf" > "$run/conf/module-assertion$s.conf"
 done
 grep -q 'validibot_assertion' "$run/conf/module-assertion.conf"
+
+# its rounds on the profile build (not callgrind's: instructions stay those
+# of the module as shipped)
+profile=0
+if [ "${BENCH_PROFILE:-1}" != 0 ] && [ -f "$profile_so" ]; then
+    profile=1
+    sed -i "s#^load_module .*#load_module $profile_so;#" \
+        "$run/conf/module-assertion.conf"
+    grep -q "load_module $profile_so;" "$run/conf/module-assertion.conf"
+elif [ "${BENCH_PROFILE:-1}" != 0 ]; then
+    echo "bench: no $profile_so (make module-profile): module-assertion" \
+         "runs without the assertion's own time" >&2
+fi
 "$nginx" -p "$run/" -e "$run/logs/error.log" -t -q \
     -c "$run/conf/module-assertion.conf"
 
@@ -358,7 +375,7 @@ printf '\tredis_evalsha_per_req\tredis_conns\tredis_conns_opened' >> "$tsv"
 printf '\tworker_cpu_pct\tworker_us_per_req' >> "$tsv"
 printf '\tredis_cpu_pct\tnginx_cpu_busy_pct\tload_cpu_busy_pct' >> "$tsv"
 printf '\twrk_cpu_pct\tupstream_cpu_pct\tredis_other_per_req' >> "$tsv"
-printf '\tredis_other_cmds\n' >> "$tsv"
+printf '\tredis_other_cmds\tprofile\n' >> "$tsv"
 TIMEFORMAT='%U %S'
 
 
@@ -375,6 +392,7 @@ for r in $(seq "$rounds"); do
     done
 
     for v in "${order[@]}"; do
+        elog=$(wc -l < "$run/logs/error.log")
         start_nginx "$(conf_of $v)"
         wpid=$(worker_pid)
         url=http://127.0.0.1:$port$path
@@ -410,6 +428,18 @@ for r in $(seq "$rounds"); do
         rcli info stats > "$run/stats-$r-$v.txt"
         stop_nginx
 
+        # the profile build's sums, logged by the worker as it exited
+        prof=-
+        if [ "$v" = module-assertion ] && [ "$profile" = 1 ]; then
+            prof=$(tail -n +$((elog + 1)) "$run/logs/error.log" \
+                   | grep 'validibot: profile: assertions=' | tail -1 \
+                   | sed 's/.*validibot: profile: //; s/ /,/g')
+            [ -n "$prof" ] || {
+                echo "bench: the profile build logged no figures" >&2
+                exit 1
+            }
+        fi
+
         line=$(grep '^RESULT' "$run/wrk-$r-$v.txt") || {
             echo "bench: wrk gave no result for $v" >&2
             cat "$run/wrk-$r-$v.txt" >&2
@@ -418,7 +448,7 @@ for r in $(seq "$rounds"); do
 
         perl -e '
             my ($r, $v, $line, $cmdf, $statf, $clf, $ticks, $hz, $dur,
-                $rticks, $nb, $nt, $lb, $lt, $wrkt, $uticks) = @ARGV;
+                $rticks, $nb, $nt, $lb, $lt, $wrkt, $uticks, $prof) = @ARGV;
             my %x = $line =~ /(\w+)=([\d.]+)/g;
             # EVALSHA (the script lookup) and every other command, per
             # request: Redis counts the reads a script makes (HMGET, HGET)
@@ -453,7 +483,8 @@ for r in $(seq "$rounds"); do
             my $cpu = $ticks / $hz;
             my $secs = $x{duration_us} / 1e6;
             printf "%d\t%s\t%.1f\t%d\t%d\t%d\t%d\t%d\t%.3f\t%d\t%d"
-                   . "\t%.1f\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.3f\t%s\n",
+                   . "\t%.1f\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.3f\t%s"
+                   . "\t%s\n",
                 $r, $v, $x{rps}, $x{p50_us}, $x{p99_us}, $x{non2xx},
                 $x{sock_errors}, $x{requests},
                 $x{requests} ? $calls / $x{requests} : 0, $held, $opened,
@@ -462,13 +493,14 @@ for r in $(seq "$rounds"); do
                 100 * $rticks / $hz / $secs,
                 $nt ? 100 * $nb / $nt : 0, $lt ? 100 * $lb / $lt : 0,
                 100 * $wrkt / ($dur + 0.0), 100 * $uticks / $hz / $secs,
-                $x{requests} ? $other / $x{requests} : 0, $others || "-";
+                $x{requests} ? $other / $x{requests} : 0, $others || "-",
+                $prof;
         ' "$r" "$v" "$line" "$run/cmdstats-$r-$v.txt" "$run/stats-$r-$v.txt" \
             "$run/clients-$r-$v.txt" $((t1 - t0)) "$(getconf CLK_TCK)" \
             "$duration" $((r1 - r0)) $((n1 - n0)) $((nt1 - nt0)) \
             $((l1 - l0)) $((lt1 - lt0)) \
             "$(awk '{ print $1 + $2 }' "$run/wrk-time-$r-$v.txt")" \
-            $((u1 - u0)) \
+            $((u1 - u0)) "$prof" \
             | tee -a "$tsv" | awk -F'\t' '{
                 printf "bench: round %s %-13s %6.0f req/s  p50 %5.2f ms  " \
                        "p99 %5.2f ms  worker %3.0f%%  redis %3.0f%%  " \

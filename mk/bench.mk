@@ -14,18 +14,36 @@
 #                      load of 100,000 users/keys/memberships; RSS
 #                      (docs/sync.md; about 5 minutes)
 
-.PHONY: bench bench-quick bench-deps bench-sync
+.PHONY: bench bench-quick bench-deps bench-sync module-profile
+
+# The module built with -DNGX_HTTP_VALIDIBOT_PROFILE (src/
+# ngx_http_validibot_profile.c): the module-assertion variant of make
+# bench loads it and reports the assertion's own time per request.  A
+# copy of the configured nginx tree, so the normal build is untouched.
+PROFILE_SO   = $(BUILD)/ngx_http_validibot_module-profile.so
+
+module-profile: $(PROFILE_SO)
+
+$(PROFILE_SO): $(MODULE_SO)
+	rm -rf $(BUILD)/nginx-profile
+	cp -a $(BUILD)/nginx $(BUILD)/nginx-profile
+	find $(BUILD)/nginx-profile/objs/addon -name '*.o' -delete
+	rm -f $(BUILD)/nginx-profile/objs/ngx_http_validibot_module.so
+	sed -i 's/^CFLAGS = /&-DNGX_HTTP_VALIDIBOT_PROFILE /' \
+	    $(BUILD)/nginx-profile/objs/Makefile
+	$(MAKE) -s -C $(BUILD)/nginx-profile -f objs/Makefile modules
+	cp $(BUILD)/nginx-profile/objs/ngx_http_validibot_module.so $@
 
 bench-deps:
 	@sh scripts/deps.sh wrk valgrind perl openssl curl procps \
 	    libnginx-mod-http-lua lua-nginx-redis lua-nginx-string
 
 bench: deps bench-deps
-	$(MAKE) module
+	$(MAKE) module module-profile
 	MODULE_SO=$(MODULE_SO) NGINX_BIN=$(NGINX_BIN) bash bench/run.sh
 
 bench-quick: deps bench-deps
-	$(MAKE) module
+	$(MAKE) module module-profile
 	MODULE_SO=$(MODULE_SO) NGINX_BIN=$(NGINX_BIN) BENCH_ROUNDS=1 \
 	    BENCH_DURATION=2 BENCH_CALLGRIND=0 \
 	    BENCH_RESULTS=$(BUILD)/bench/results.md bash bench/run.sh

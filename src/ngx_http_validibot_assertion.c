@@ -74,6 +74,10 @@ static int ngx_http_validibot_astr_same(const ngx_http_validibot_astr_t *a,
     const ngx_http_validibot_astr_t *b);
 
 
+/* tells keys apart in memos, across reloads too */
+static uint64_t  ngx_http_validibot_assertion_serial;
+
+
 static const char  ngx_http_validibot_b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -182,7 +186,69 @@ ngx_http_validibot_assertion_key_init(ngx_http_validibot_assertion_key_t *key,
     key->signer = key->hmac;
     ngx_http_validibot_hmac_absorb(&key->signer, key->head, key->head_len);
 
+    key->serial = ++ngx_http_validibot_assertion_serial;
+
     return 0;
+}
+
+
+/*
+ * SHA-256 compresses 64-byte blocks: the whole blocks of the signing input
+ * that are the same in every token of this key and issuer (the JWS header,
+ * then the JSON up to the audience's value) are hashed here once, not per
+ * request.  Whole 3-byte groups of the JSON only: their base64url does not
+ * depend on what follows.
+ */
+
+void
+ngx_http_validibot_assertion_key_prefix(
+    ngx_http_validibot_assertion_key_t *key, const unsigned char *iss,
+    size_t len)
+{
+    size_t          n, cut;
+    unsigned char   json[sizeof("{\"iss\":\"\",\"aud\":")
+                         + 6 * NGX_HTTP_VALIDIBOT_ASSERTION_PRE_MAX], *p;
+
+    cut = 0;
+
+    if (len > NGX_HTTP_VALIDIBOT_ASSERTION_PRE_MAX) {
+        len = NGX_HTTP_VALIDIBOT_ASSERTION_PRE_MAX;
+
+        /*
+         * a UTF-8 sequence cut here is quoted otherwise (up to 3 bytes,
+         * 3 each as U+FFFD), and the closing quote: drop them
+         */
+        cut = 10;
+    }
+
+    p = json;
+    memcpy(p, "{\"iss\":", sizeof("{\"iss\":") - 1);
+    p += sizeof("{\"iss\":") - 1;
+    p = ngx_http_validibot_json_quote(p, iss, len);
+
+    if (cut == 0) {
+        memcpy(p, ",\"aud\":", sizeof(",\"aud\":") - 1);
+        p += sizeof(",\"aud\":") - 1;
+    }
+
+    n = p - json;
+    n = (n > cut) ? n - cut : 0;
+
+    if (n > NGX_HTTP_VALIDIBOT_ASSERTION_PRE_MAX) {
+        n = NGX_HTTP_VALIDIBOT_ASSERTION_PRE_MAX;
+    }
+
+    n -= n % 3;
+
+    memcpy(key->pre, json, n);
+    key->pre_len = n;
+    key->prehead_len = key->head_len
+                       + ngx_http_validibot_b64url(key->head + key->head_len,
+                                                   json, n);
+
+    key->presigner = key->hmac;
+    ngx_http_validibot_hmac_absorb(&key->presigner, key->head,
+                                   key->prehead_len);
 }
 
 
@@ -201,6 +267,16 @@ ngx_http_validibot_assertion_json_size(const ngx_http_validibot_claims_t *c)
 size_t
 ngx_http_validibot_assertion_json(const ngx_http_validibot_claims_t *c,
     unsigned char *buf)
+{
+    size_t  fixed;
+
+    return ngx_http_validibot_assertion_json_fixed(c, buf, &fixed);
+}
+
+
+size_t
+ngx_http_validibot_assertion_json_fixed(const ngx_http_validibot_claims_t *c,
+    unsigned char *buf, size_t *fixed)
 {
     unsigned char  *p;
 
@@ -225,6 +301,7 @@ ngx_http_validibot_assertion_json(const ngx_http_validibot_claims_t *c,
 
     ngx_http_validibot_lit(",\"kid\":");
     p = ngx_http_validibot_json_str(p, &c->kid);
+    *fixed = p - buf;
     ngx_http_validibot_lit(",\"iat\":");
     p = ngx_http_validibot_json_int(p, c->iat);
     ngx_http_validibot_lit(",\"exp\":");
@@ -256,16 +333,84 @@ size_t
 ngx_http_validibot_assertion_sign(const ngx_http_validibot_assertion_key_t *key,
     const unsigned char *json, size_t json_len, unsigned char *out)
 {
+    size_t                            head, skip;
+    unsigned char                    *p, md[SHA256_DIGEST_LENGTH];
+    const ngx_http_validibot_hmac_t  *signer;
+
+    /* the prefix hashed at start-up, if the JSON does start so */
+
+    if (key->pre_len && json_len >= key->pre_len
+        && memcmp(json, key->pre, key->pre_len) == 0)
+    {
+        head = key->prehead_len;
+        skip = key->pre_len;
+        signer = &key->presigner;
+
+    } else {
+        head = key->head_len;
+        skip = 0;
+        signer = &key->signer;
+    }
+
+    p = out;
+
+    memcpy(p, key->head, head);
+    p += head;
+    p += ngx_http_validibot_b64url(p, json + skip, json_len - skip);
+
+    ngx_http_validibot_hmac_sha256(signer, out + head, p - out - head, md);
+
+    *p++ = '.';
+    p += ngx_http_validibot_b64url(p, md, sizeof(md));
+
+    return p - out;
+}
+
+
+size_t
+ngx_http_validibot_assertion_sign_memo(
+    const ngx_http_validibot_assertion_key_t *key,
+    ngx_http_validibot_assertion_memo_t *m, const unsigned char *json,
+    size_t json_len, size_t fixed, unsigned char *out)
+{
+    size_t          n;
     unsigned char  *p, md[SHA256_DIGEST_LENGTH];
+
+    n = (fixed < json_len) ? fixed : json_len;
+
+    if (n > NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_MAX) {
+        n = NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_MAX;
+    }
+
+    n -= n % 3;
+
+    if (m == NULL || n <= key->pre_len) {
+        return ngx_http_validibot_assertion_sign(key, json, json_len, out);
+    }
+
+    if (m->serial != key->serial || m->json_len != n
+        || memcmp(m->json, json, n) != 0)
+    {
+        /* another key or other claims: this start, for the next requests */
+
+        memcpy(m->json, json, n);
+        m->json_len = n;
+        m->b64_len = ngx_http_validibot_b64url(m->b64, json, n);
+        m->state = key->signer;
+        ngx_http_validibot_hmac_absorb(&m->state, m->b64, m->b64_len);
+        m->serial = key->serial;
+    }
 
     p = out;
 
     memcpy(p, key->head, key->head_len);
     p += key->head_len;
-    p += ngx_http_validibot_b64url(p, json, json_len);
+    memcpy(p, m->b64, m->b64_len);
+    p += m->b64_len;
+    p += ngx_http_validibot_b64url(p, json + n, json_len - n);
 
-    ngx_http_validibot_hmac_sha256(&key->signer, out + key->head_len,
-                                   p - out - key->head_len, md);
+    ngx_http_validibot_hmac_sha256(&m->state, out + key->head_len + m->b64_len,
+                                   p - out - key->head_len - m->b64_len, md);
 
     *p++ = '.';
     p += ngx_http_validibot_b64url(p, md, sizeof(md));

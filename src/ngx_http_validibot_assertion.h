@@ -22,6 +22,10 @@
 #define NGX_HTTP_VALIDIBOT_ASSERTION_KID_MAX      64
 #define NGX_HTTP_VALIDIBOT_ASSERTION_KEY_MIN      32
 #define NGX_HTTP_VALIDIBOT_ASSERTION_HEAD_MAX     160
+/* the claims' JSON hashed once per key: a multiple of 3 (base64) */
+#define NGX_HTTP_VALIDIBOT_ASSERTION_PRE_MAX      192
+/* the claims' JSON a memo keeps: a multiple of 3 */
+#define NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_MAX     240
 
 /* base64url of 32 bytes, no padding */
 #define NGX_HTTP_VALIDIBOT_ASSERTION_SIG_LEN      43
@@ -53,15 +57,43 @@ typedef struct {
 } ngx_http_validibot_claims_t;
 
 
-/* a signing or verification key: its kid, HMAC state, encoded JWS header */
+/*
+ * A signing or verification key: its kid, HMAC state, encoded JWS header.
+ * With a prefix (ngx_http_validibot_assertion_key_prefix()), head[] goes
+ * on with the base64url of pre[], the start every claims' JSON of this
+ * issuer has, and "presigner" has absorbed all of head[].
+ */
 typedef struct {
     ngx_http_validibot_hmac_t   hmac;
     ngx_http_validibot_hmac_t   signer;      /* with the header absorbed */
+    ngx_http_validibot_hmac_t   presigner;   /* with the header and pre */
     size_t                      kid_len;
     size_t                      head_len;    /* with the trailing '.' */
+    uint64_t                    serial;      /* unique in the process */
+    size_t                      pre_len;     /* 0: no prefix */
+    size_t                      prehead_len; /* head_len + b64url(pre) */
     unsigned char               kid[NGX_HTTP_VALIDIBOT_ASSERTION_KID_MAX];
-    unsigned char               head[NGX_HTTP_VALIDIBOT_ASSERTION_HEAD_MAX];
+    unsigned char               head[NGX_HTTP_VALIDIBOT_ASSERTION_HEAD_MAX
+                                     + NGX_HTTP_VALIDIBOT_ASSERTION_PRE_MAX
+                                       / 3 * 4];
+    unsigned char               pre[NGX_HTTP_VALIDIBOT_ASSERTION_PRE_MAX];
 } ngx_http_validibot_assertion_key_t;
+
+
+/*
+ * The part of the claims that stays the same from one request of an API
+ * key to the next (iss, aud, sub, org, roles, kid: everything before iat),
+ * hashed once with a signing key: its JSON, base64url and HMAC state.
+ */
+typedef struct {
+    uint64_t                    serial;      /* the key's; 0: empty */
+    size_t                      json_len;    /* a multiple of 3 */
+    size_t                      b64_len;
+    ngx_http_validibot_hmac_t   state;       /* the header and b64 absorbed */
+    unsigned char               json[NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_MAX];
+    unsigned char               b64[NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_MAX
+                                    / 3 * 4];
+} ngx_http_validibot_assertion_memo_t;
 
 
 typedef enum {
@@ -104,6 +136,15 @@ int ngx_http_validibot_assertion_key_init(
     ngx_http_validibot_assertion_key_t *key, const unsigned char *kid,
     size_t kid_len, const unsigned char *secret, size_t secret_len);
 
+/*
+ * For a key that signs: hashes once the start that every claims' JSON with
+ * this issuer has ({"iss":...,"aud":), so sign() hashes only the rest.
+ * The tokens are the same bytes.
+ */
+void ngx_http_validibot_assertion_key_prefix(
+    ngx_http_validibot_assertion_key_t *key, const unsigned char *iss,
+    size_t len);
+
 /* an upper bound of the claims' JSON */
 size_t ngx_http_validibot_assertion_json_size(
     const ngx_http_validibot_claims_t *c);
@@ -111,6 +152,10 @@ size_t ngx_http_validibot_assertion_json_size(
 /* the claims' JSON into buf; returns its length */
 size_t ngx_http_validibot_assertion_json(const ngx_http_validibot_claims_t *c,
     unsigned char *buf);
+
+/* the same, and in *fixed the length of its start before iat */
+size_t ngx_http_validibot_assertion_json_fixed(
+    const ngx_http_validibot_claims_t *c, unsigned char *buf, size_t *fixed);
 
 /* the exact length of a JWS over a JSON payload of json_len bytes */
 size_t ngx_http_validibot_assertion_size(
@@ -120,6 +165,16 @@ size_t ngx_http_validibot_assertion_size(
 size_t ngx_http_validibot_assertion_sign(
     const ngx_http_validibot_assertion_key_t *key,
     const unsigned char *json, size_t json_len, unsigned char *out);
+
+/*
+ * The same token as ngx_http_validibot_assertion_sign(), with the first
+ * "fixed" bytes of the JSON (from _json_fixed()) taken from the memo when
+ * it holds them for this key, else hashed into it for the next requests.
+ */
+size_t ngx_http_validibot_assertion_sign_memo(
+    const ngx_http_validibot_assertion_key_t *key,
+    ngx_http_validibot_assertion_memo_t *memo, const unsigned char *json,
+    size_t json_len, size_t fixed, unsigned char *out);
 
 /*
  * Checks a JWS: form, alg HS256, a kid among v->keys, the signature, the

@@ -36,7 +36,9 @@ struct ngx_http_validibot_cache_entry_s {
     unsigned char                     kind;
     unsigned char                     used_len; /* 0xff: nil */
     unsigned char                     tagged;
+    unsigned char                     roles_set;
     uint16_t                          org_len;
+    uint32_t                          roles;
     uint16_t                          present;  /* a bit per field */
     uint16_t                          off[NGX_HTTP_VALIDIBOT_NFIELDS];
     uint16_t                          len[NGX_HTTP_VALIDIBOT_NFIELDS];
@@ -458,6 +460,7 @@ ngx_http_validibot_cache_put(ngx_http_validibot_cache_t *c,
     e->present = 0;
     e->used_len = 0xff;
     e->tagged = 0;
+    e->roles_set = 0;
     e->org_len = (uint16_t) org_len;
     memcpy(e->id, public_id, 32);
 
@@ -533,6 +536,25 @@ ngx_http_validibot_cache_tag_set(ngx_http_validibot_cache_entry_t *e,
 {
     memcpy(e->tag, tag, NGX_HTTP_VALIDIBOT_PRF_LEN);
     e->tagged = 1;
+}
+
+
+int
+ngx_http_validibot_cache_roles_get(ngx_http_validibot_cache_entry_t *e,
+    uint32_t *roles)
+{
+    *roles = e->roles;
+
+    return e->roles_set;
+}
+
+
+void
+ngx_http_validibot_cache_roles_set(ngx_http_validibot_cache_entry_t *e,
+    uint32_t roles)
+{
+    e->roles = roles;
+    e->roles_set = 1;
 }
 
 

@@ -18,6 +18,9 @@
 static ngx_http_validibot_status_e ngx_http_validibot_refuse(
     ngx_http_validibot_check_t *chk, ngx_http_validibot_status_e status,
     const char *reason);
+static uint32_t ngx_http_validibot_check_roles(
+    const ngx_http_validibot_check_t *chk,
+    const ngx_http_validibot_span_t *roles);
 
 
 /* what a miss compares against: no stored digest is ever all 'x' */
@@ -245,9 +248,8 @@ ngx_http_validibot_check(ngx_http_validibot_check_t *chk,
         if (ngx_http_validibot_span_is(&f[NGX_HTTP_VALIDIBOT_F_MEMBER_ACTIVE],
                                        "1"))
         {
-            chk->roles = ngx_http_validibot_roles_parse(
-                               f[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].data,
-                               f[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].len);
+            chk->roles = ngx_http_validibot_check_roles(chk,
+                                       &f[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES]);
         }
 
         chk->superuser = 1;
@@ -267,9 +269,8 @@ ngx_http_validibot_check(ngx_http_validibot_check_t *chk,
                                          "membership inactive");
     }
 
-    roles = ngx_http_validibot_roles_parse(
-                               f[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].data,
-                               f[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].len);
+    roles = ngx_http_validibot_check_roles(chk,
+                                       &f[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES]);
 
     /* set before the role check: validibot-token verify shows them */
 
@@ -307,4 +308,18 @@ ngx_http_validibot_refuse(ngx_http_validibot_check_t *chk,
     chk->reason = reason;
 
     return status;
+}
+
+
+/* a cache hit parsed the same field when its entry was stored */
+
+static uint32_t
+ngx_http_validibot_check_roles(const ngx_http_validibot_check_t *chk,
+    const ngx_http_validibot_span_t *roles)
+{
+    if (chk->parsed_roles) {
+        return *chk->parsed_roles;
+    }
+
+    return ngx_http_validibot_roles_parse(roles->data, roles->len);
 }

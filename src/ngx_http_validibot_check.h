@@ -51,6 +51,10 @@ typedef struct {
                                                     digest: not digested */
     unsigned                          superusers; /* let them in (as
                                                     Validibot does) */
+    const uint32_t                   *parsed_roles; /* the membership's
+                                                    roles already parsed
+                                                    (a cache hit); NULL:
+                                                    parse the field */
 
     /* out */
     uint32_t                          roles;     /* membership's roles */

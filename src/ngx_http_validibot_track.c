@@ -6,11 +6,13 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+#include <ngx_event.h>
 #include <openssl/rand.h>
 
 #include "ngx_http_validibot_track.h"
 #include "ngx_http_validibot_redis.h"
 #include "ngx_http_validibot_metrics.h"
+#include "ngx_http_validibot_roles.h"
 
 
 typedef struct {
@@ -21,6 +23,8 @@ typedef struct {
     ngx_uint_t                    gen;       /* one more per loss */
     ngx_uint_t                    epoch;     /* one more per report */
     ngx_log_t                    *log;
+    ngx_queue_t                   waiting;   /* ..._track_wait_t */
+    ngx_event_t                   drain;
     u_char                        prf[NGX_HTTP_VALIDIBOT_PRF_KEY_LEN];
 } ngx_http_validibot_track_t;
 
@@ -28,6 +32,7 @@ typedef struct {
 static void ngx_http_validibot_track_handler(ngx_uint_t event,
     redisReply *reply);
 static void ngx_http_validibot_track_flush(void);
+static void ngx_http_validibot_track_drain_handler(ngx_event_t *ev);
 
 
 static ngx_http_validibot_track_t  *ngx_http_validibot_track;
@@ -72,6 +77,11 @@ ngx_http_validibot_track_init_process(ngx_cycle_t *cycle, size_t size,
     t->prefix = *prefix;
     t->gen = 1;
     t->log = cycle->log;
+
+    ngx_queue_init(&t->waiting);
+    t->drain.handler = ngx_http_validibot_track_drain_handler;
+    t->drain.log = cycle->log;
+    t->drain.data = t;
 
     for (i = 0; i < 4; i++) {
         len = ngx_strlen(ngx_http_validibot_track_kinds[i]);
@@ -118,10 +128,94 @@ ngx_http_validibot_track_exit_process(void)
         return;
     }
 
+    if (ngx_http_validibot_track->drain.posted) {
+        ngx_delete_posted_event(&ngx_http_validibot_track->drain);
+    }
+
     ngx_http_validibot_cache_free(ngx_http_validibot_track->cache);
     ngx_explicit_memzero(ngx_http_validibot_track->prf,
                          NGX_HTTP_VALIDIBOT_PRF_KEY_LEN);
     ngx_http_validibot_track = NULL;
+}
+
+
+/*
+ * Why a hit waits.  An invalidation must apply before any request sent
+ * after the write's acknowledgement, and such a request may be read in
+ * the same iteration as the report, or later from ngx_posted_events (a
+ * keep-alive connection's next request): draining once at the start of
+ * the iteration misses it, and draining before each hit costs a recv()
+ * a hit.  The drain event is posted once for the requests parked so far;
+ * it runs after the epoll handlers that read them, so each hit is served
+ * after a drain later than its own bytes.  A request parked once the
+ * event has started waits for the next one.
+ */
+
+ngx_int_t
+ngx_http_validibot_track_wait(ngx_http_validibot_track_wait_t *w)
+{
+    ngx_http_validibot_track_t  *t;
+
+    t = ngx_http_validibot_track;
+
+    if (!t->up) {
+        ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_CACHE_MISSES);
+        return NGX_DECLINED;
+    }
+
+    ngx_queue_insert_tail(&t->waiting, &w->queue);
+    w->waiting = 1;
+
+    if (!t->drain.posted) {
+        ngx_post_event(&t->drain, &ngx_posted_events);
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_validibot_track_unwait(ngx_http_validibot_track_wait_t *w)
+{
+    if (w->waiting) {
+        ngx_queue_remove(&w->queue);
+        w->waiting = 0;
+    }
+}
+
+
+static void
+ngx_http_validibot_track_drain_handler(ngx_event_t *ev)
+{
+    ngx_queue_t                       *q, parked;
+    ngx_http_validibot_track_t        *t;
+    ngx_http_validibot_track_wait_t   *w;
+
+    t = ev->data;
+
+    /* taken before the drain: a request parked later needs a later one */
+
+    if (ngx_queue_empty(&t->waiting)) {
+        return;
+    }
+
+    ngx_queue_init(&parked);
+    ngx_queue_add(&parked, &t->waiting);
+    ngx_queue_init(&t->waiting);
+
+    ngx_http_validibot_redis_track_drain();
+
+    /* a resumed request may finish another one: take them one at a time */
+
+    while (!ngx_queue_empty(&parked)) {
+        q = ngx_queue_head(&parked);
+        w = ngx_queue_data(q, ngx_http_validibot_track_wait_t, queue);
+
+        ngx_queue_remove(q);
+        w->waiting = 0;
+
+        w->handler(w);
+    }
 }
 
 
@@ -133,10 +227,6 @@ ngx_http_validibot_track_get(ngx_str_t *public_id, ngx_str_t *org,
     ngx_http_validibot_cache_entry_t  *e;
 
     t = ngx_http_validibot_track;
-
-    /* a report that arrived since the last epoll_wait() applies first */
-
-    ngx_http_validibot_redis_track_drain();
 
     if (!t->up) {
         ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_CACHE_MISSES);
@@ -199,6 +289,12 @@ ngx_http_validibot_track_put(ngx_http_validibot_track_token_t *tk,
                                      rec->found ? ttl : negative_ttl);
     if (e == NULL) {
         return NULL;
+    }
+
+    if (rec->found) {
+        ngx_http_validibot_cache_roles_set(e, ngx_http_validibot_roles_parse(
+                         rec->field[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].data,
+                         rec->field[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].len));
     }
 
     ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_CACHE_STORES);

@@ -31,12 +31,40 @@ typedef struct {
 } ngx_http_validibot_track_token_t;
 
 
+/*
+ * A request that may be served from the cache waits for the next drain of
+ * the tracking connection (ngx_http_validibot_track_wait()): one drain,
+ * posted after the reads of the event loop iteration, then every request
+ * parked before it is resumed through its handler.
+ */
+typedef struct ngx_http_validibot_track_wait_s
+    ngx_http_validibot_track_wait_t;
+
+typedef void (*ngx_http_validibot_track_wait_pt)(
+    ngx_http_validibot_track_wait_t *w);
+
+struct ngx_http_validibot_track_wait_s {
+    ngx_queue_t                       queue;
+    ngx_http_validibot_track_wait_pt  handler;
+    unsigned                          waiting:1;
+};
+
+
 /* size: bytes for the worker's cache; prefix: validibot_redis_prefix */
 ngx_int_t ngx_http_validibot_track_init_process(ngx_cycle_t *cycle,
     size_t size, ngx_str_t *prefix, ngx_msec_t ping);
 void ngx_http_validibot_track_exit_process(void);
 
 /*
+ * NGX_OK: parked until the next drain, w->handler then calls
+ * ngx_http_validibot_track_get(); NGX_DECLINED: the tracking connection
+ * is down, ask Redis (counted as a miss).
+ */
+ngx_int_t ngx_http_validibot_track_wait(ngx_http_validibot_track_wait_t *w);
+void ngx_http_validibot_track_unwait(ngx_http_validibot_track_wait_t *w);
+
+/*
+ * Only from a wait's handler, so that every report read before it applies.
  * A hit: rec filled from the entry; NULL: ask Redis (a miss, or the
  * cache is off while the tracking connection is down).
  */

@@ -119,6 +119,136 @@ sub tracking_id {
     die "no tracking connection in CLIENT LIST";
 }
 
+# one HTTP/1.1 exchange on a keep-alive connection: the status
+sub http11 {
+    my ($s, $auth, $close) = @_;
+    print $s "GET /plain HTTP/1.1\r\nHost: localhost\r\n$auth\r\n"
+             . ($close ? "Connection: close\r\n" : "") . "\r\n";
+    return $close ? read_all($s) : read_one($s);
+}
+
+sub read_one {
+    my ($s) = @_;
+    my $h = '';
+    while ($h !~ /\r\n\r\n/) {
+        sysread($s, $h, 4096, length $h) or die "closed: $h";
+    }
+    my ($head, $body) = split /\r\n\r\n/, $h, 2;
+    my ($len) = $head =~ /^Content-Length: (\d+)/mi;
+    while (length $body < $len) {
+        sysread($s, $body, 4096, length $body) or die "closed";
+    }
+    return ($head =~ m{^HTTP/1.1 (\d+)})[0];
+}
+
+# every status a connection answers until it closes, joined by commas
+sub read_all {
+    my ($s) = @_;
+    my $all = '';
+    1 while sysread($s, $all, 65536, length $all);
+    return join ",", $all =~ m{HTTP/1\.1 (\d{3}) }g;
+}
+
+# $n keep-alive connections with the key cached and a request answered;
+# then the worker stopped, each sends one more (the last one after a
+# pipelined GET /ready), the key is revoked, the worker goes on: what
+# each answered
+sub stopped_burst {
+    my ($n) = @_;
+    my @s = map {
+        IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                              PeerPort => server_port()) or die "$!"
+    } 1 .. $n;
+    my @first = map { http11($_, $::Auth) } @s;
+    open my $in, '<', server_root() . '/logs/nginx.pid' or die "$!";
+    my ($pid) = <$in> =~ /(\d+)/;
+    close $in;
+    kill 'STOP', $pid or die "kill: $!";
+    for my $i (0 .. $n - 1) {
+        my $req = "GET /plain HTTP/1.1\r\nHost: localhost\r\n$::Auth\r\n";
+        # pipelined after /ready: read from ngx_posted_events
+        print { $s[$i] } ($i == $n - 1
+                          ? "GET /ready HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                          : "") . "${req}Connection: close\r\n\r\n";
+    }
+    # the reports reach the worker's socket after the requests did
+    Validibot::Test::redis_cmd('HSET', $::rkey, 'revoked_at', time() - 1);
+    kill 'CONT', $pid or die "kill: $!";
+    my @then = map { read_all($_) } @s;
+    return "before: @first\nafter: @then\n";
+}
+
+# like between(), with what each action returns appended to the body
+sub showing {
+    my ($actions) = @_;
+    my $i = 0;
+    return sub {
+        my $body = cost($_[0]);
+        my $a = $actions->[$i++];
+        return $a ? $body . ($a->() // '') : $body;
+    };
+}
+
+# the value of a validibot_status sample
+sub metric {
+    my ($name) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => server_port()) or die "$!";
+    print $s "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    local $/;
+    my $r = <$s> // '';
+    return $r =~ /^\Q$name\E (\d+)$/m ? $1 : die "no $name in $r";
+}
+
+# HTTP/2 on $sock: stream 1, a request reset in the same packet, then a
+# PING; once its ACK is read, nginx has left that read handler and run
+# the drain: stream 3.  What validibot_cache_hits_total grew by after
+# each, and the status of stream 3.
+sub h2_reset {
+    my ($sock) = @_;
+    require IO::Socket::UNIX;
+    my $s = IO::Socket::UNIX->new(Peer => $sock) or die "h2: $sock: $!";
+    my $lit = sub { pack('C C/a* C/a*', 0, @_) };
+    my $frame = sub { my ($type, $flags, $id, $p) = @_;
+                      substr(pack('N', length $p), 1)
+                      . pack('C C N', $type, $flags, $id) . $p };
+    my $h = $lit->(':method', 'GET') . $lit->(':scheme', 'http')
+          . $lit->(':authority', 'localhost') . $lit->(':path', '/plain')
+          . $lit->('authorization', "Bearer $::key");
+    my $buf = '';
+    # the type, flags and stream of the next frame but SETTINGS and WINDOW_UPDATE
+    my $next = sub {
+        while (1) {
+            if (length $buf >= 9) {
+                my ($len) = unpack('N', "\0" . substr($buf, 0, 3));
+                if (length $buf >= 9 + $len) {
+                    my ($type, $flags, $sid) = unpack('C C N', substr($buf, 3, 6));
+                    my $p = substr($buf, 9, $len);
+                    substr($buf, 0, 9 + $len) = '';
+                    next if $type == 4 || $type == 8;
+                    return ($type, $flags, $sid, $p);
+                }
+            }
+            sysread($s, $buf, 65536, length $buf) or die "h2: connection closed";
+        }
+    };
+    my $hits = metric('validibot_cache_hits_total');
+    print $s "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" . $frame->(4, 0, 0, '')
+             . $frame->(1, 0x5, 1, $h)              # END_STREAM | END_HEADERS
+             . $frame->(3, 0, 1, pack('N', 8))      # RST_STREAM CANCEL
+             . $frame->(6, 0, 0, 'pingpong');
+    my @f = $next->();
+    my $out = "first frame: type $f[0] flags $f[1]";
+    my $h1 = metric('validibot_cache_hits_total');
+    $out .= ", hits +" . ($h1 - $hits);
+    print $s $frame->(1, 0x5, 3, $h);
+    @f = $next->();
+    $out .= "; stream $f[2]: " . (ord($f[3]) == 0x88 ? 200 : 'other')
+            . ", hits +" . (metric('validibot_cache_hits_total') - $h1);
+    close $s;
+    return "$out\n";
+}
+
 our $HttpConfig = <<'_EOC_';
     validibot_redis redis://127.0.0.1:$TEST_NGINX_REDIS_PORT/0;
     validibot_redis_connections 1;
@@ -749,3 +879,124 @@ validibot_cache_tracking_connections 1
 \z/m]
 --- no_error_log
 tracking connection:
+
+
+
+=== TEST 34: hits read in one event loop iteration with a revocation queued behind them: each refused
+The worker is stopped while eight keep-alive connections send a request
+each (the last one behind a pipelined /ready), then the key is revoked:
+on SIGCONT epoll reports the connections before the tracking connection,
+so only the drain that hits wait for can refuse them.
+--- init
+::setup();
+--- http_config eval: $::HttpConfig . $::SlowPing
+--- config eval: $::Config
+--- request eval
+["GET /ready", "GET /plain", "GET /plain"]
+--- more_headers eval
+["", $::Auth, $::Auth]
+--- response_body_filters eval
+::showing([sub { ::wait_tracking(); '' }, undef,
+           sub { ::stopped_burst(8) }])
+--- response_body eval
+["ready\n", "user=7 roles= redis\n", "user=7 roles= cached\n"
+ . "before: 200 200 200 200 200 200 200 200\n"
+ . "after: 401 401 401 401 401 401 401 200,401\n"]
+--- error_code eval
+[200, 200, 200]
+
+
+
+=== TEST 35: the tracking connection down (Redis refuses its SUBSCRIBE): every request asks Redis; a revocation is refused
+--- init
+::setup();
+::make_key(seed => 'cache-eight', user => 7);
+--- http_config eval: $::HttpConfig . $::SlowPing
+--- config eval: $::Config
+--- request eval
+["GET /ready", "GET /plain", "GET /plain", "GET /plain", "GET /plain",
+ "GET /plain", "GET /metrics"]
+--- more_headers eval
+["", ($::Auth) x 5, ""]
+--- response_body_filters eval
+::cache_metrics(::between([\&::wait_tracking, undef,
+    sub {
+        # Redis drops a subscriber whose channels are taken away
+        Validibot::Test::redis_cmd('ACL', 'SETUSER', 'default', 'resetchannels');
+        for (1 .. 400) {
+            last if ::metric('validibot_cache_tracking_connections') == 0;
+            Time::HiRes::sleep(0.025);
+        }
+    },
+    undef, ::cmd('HSET', $::rkey, 'revoked_at', time() - 1),
+    sub { Validibot::Test::redis_cmd('ACL', 'SETUSER', 'default', 'allchannels') }]))
+--- error_code eval
+[200, 200, 200, 200, 200, 401, 200]
+--- response_body_like eval
+["ready", "user=7 roles= redis", "user=7 roles= cached",
+ "user=7 roles= redis", "user=7 roles= redis",
+ qr/\A\Q$::Denied\E redis\n\z/,
+ qr/^validibot_cache_hits_total 1\n(?s:.*)^validibot_cache_tracking_connections 0$/m]
+
+
+
+=== TEST 36: HTTP/2: a request reset while it waits for the drain leaves the queue; the stream after it is a hit
+Stream 1 and its RST_STREAM come in one packet: nginx ends the request
+before the drain runs, which must not find it (no hit counted, no crash;
+an ASan build reports the use after free).  Stream 3, sent after the
+PING's ACK, is served from the cache.
+--- init
+::setup();
+--- http_config eval
+$::HttpConfig . <<'_EOC_';
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/h2.sock http2;
+        location /plain {
+            validibot_auth API;
+            proxy_pass http://unix:$TEST_NGINX_HTML_DIR/upstream.sock;
+        }
+    }
+_EOC_
+--- config eval: $::Config
+--- request eval
+["GET /ready", "GET /plain", "GET /ready"]
+--- more_headers eval
+["", $::Auth, ""]
+--- response_body_filters eval
+::showing([sub { ::wait_tracking(); '' },
+           sub { ::h2_reset("$ENV{TEST_NGINX_HTML_DIR}/h2.sock") }])
+--- response_body eval
+["ready\n", "user=7 roles= redis\n"
+ . "first frame: type 6 flags 1, hits +0; stream 3: 200, hits +1\n",
+ "ready\n"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 37: the roles a hit decides on, parsed when the entry was stored: a role it lacks refused from the cache, the roles header from the cache
+--- init
+::setup();
+--- http_config eval: $::HttpConfig
+--- config eval
+$::Config . <<'_EOC_';
+    location ~ ^/edit/(?<org>[^/]+)/ {
+        validibot_auth API;
+        validibot_org $org;
+        validibot_require workflow_edit;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/upstream.sock;
+    }
+_EOC_
+--- request eval
+["GET /ready", "GET /o/acme/x", "GET /o/acme/x", "GET /edit/acme/x",
+ "GET /edit/acme/x"]
+--- more_headers eval
+["", ($::Auth) x 4]
+--- response_body_filters eval
+::between([\&::wait_tracking])
+--- error_code eval
+[200, 200, 200, 403, 403]
+--- response_body eval
+["ready\n", "$::Ok redis\n", "$::Ok cached\n", "$::Forbidden cached\n",
+ "$::Forbidden cached\n"]

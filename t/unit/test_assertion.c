@@ -107,6 +107,7 @@ forge(const ngx_http_validibot_assertion_key_t *key, const char *head,
 
     k = *key;
     k.head_len = 0;
+    k.pre_len = 0;
     k.signer = k.hmac;
 
     n = ngx_http_validibot_assertion_sign(&k, (const unsigned char *) head,
@@ -121,6 +122,170 @@ forge(const ngx_http_validibot_assertion_key_t *key, const char *head,
 
     return ngx_http_validibot_assertion_sign(&k, (const unsigned char *) body,
                                              strlen(body), out);
+}
+
+
+/*
+ * A key with an issuer's prefix hashed in (key_prefix()) signs the very
+ * bytes the same key signs without it: for kids and issuers that put the
+ * prefix's end before, on and after SHA-256 block boundaries, issuers
+ * with escapes and UTF-8, longer than the prefix's room, and a JSON of
+ * another issuer (signed without the prefix).  Each token verifies.
+ */
+static void
+prefix_same_tokens(void)
+{
+    size_t                                  i, k, il, bad, used, jn, n1, n2;
+    unsigned char                           kid[64], iss[300];
+    static unsigned char                    json[8192], t1[16384],
+                                            t2[16384], vb[8192];
+    ngx_http_validibot_claims_t             c, got;
+    ngx_http_validibot_assertion_key_t      plain, pre;
+    ngx_http_validibot_assertion_verify_t   v;
+    static const size_t                     kls[] = { 1, 4, 9, 20, 33, 64 };
+
+    bad = 0;
+    used = 0;
+
+    for (k = 0; k < sizeof(kls) / sizeof(kls[0]); k++) {
+        memset(kid, 'k', sizeof(kid));
+
+        if (ngx_http_validibot_assertion_key_init(&plain, kid, kls[k],
+                                                  S(KEY)) != 0)
+        {
+            bad++;
+            continue;
+        }
+
+        for (il = 1; il <= 260; il++) {
+            for (i = 0; i < il; i++) {
+                iss[i] = (unsigned char) ('a' + i % 26);
+            }
+
+            if (il % 7 == 0) {
+                iss[il / 2] = '"';
+            }
+
+            if (il % 11 == 0) {
+                iss[il - 2] = 0xc3;
+                iss[il - 1] = 0xa9;
+            }
+
+            if (il % 13 == 0 && il % 11 != 0) {
+                iss[il - 1] = 0xc3;     /* cut short: U+FFFD */
+            }
+
+            pre = plain;
+            ngx_http_validibot_assertion_key_prefix(&pre, iss, il);
+
+            c = base;
+            c.iss.data = iss;
+            c.iss.len = il;
+
+            jn = ngx_http_validibot_assertion_json(&c, json);
+            n1 = ngx_http_validibot_assertion_sign(&plain, json, jn, t1);
+            n2 = ngx_http_validibot_assertion_sign(&pre, json, jn, t2);
+
+            bad += (n1 != n2 || memcmp(t1, t2, n1) != 0
+                    || n2 != ngx_http_validibot_assertion_size(&pre, jn));
+            used += (pre.pre_len > 0 && memcmp(json, pre.pre, pre.pre_len)
+                                        == 0);
+
+            memset(&v, 0, sizeof(v));
+            v.keys = &pre;
+            v.nkeys = 1;
+            v.now = NOW;
+            bad += (ngx_http_validibot_assertion_verify(&v, t2, n2, &got, vb,
+                                                        NULL)
+                    != NGX_HTTP_VALIDIBOT_ASSERTION_OK
+                    || got.iss.len != ((il % 13 || il % 11 == 0) ? il
+                                                                : il + 2));
+
+            /* another issuer than the prefix's: the whole JSON is hashed */
+
+            c.iss.data = (const unsigned char *) "other";
+            c.iss.len = 5;
+
+            jn = ngx_http_validibot_assertion_json(&c, json);
+            n1 = ngx_http_validibot_assertion_sign(&plain, json, jn, t1);
+            n2 = ngx_http_validibot_assertion_sign(&pre, json, jn, t2);
+
+            bad += (n1 != n2 || memcmp(t1, t2, n1) != 0);
+        }
+    }
+
+    ok(bad == 0, "prefix: the same tokens as without, 6 kids x issuers of "
+       "1..260 bytes, all verified (%zu differ)", bad);
+    ok(used >= 6 * 180, "prefix: used for %zu of %d", used, 6 * 260);
+
+    ngx_http_validibot_assertion_key_prefix(&plain, S("validibot-gateway"));
+    ok(plain.pre_len == 33
+       && memcmp(plain.pre, "{\"iss\":\"validibot-gateway\",\"aud\":", 33)
+          == 0
+       && plain.prehead_len == plain.head_len + 44,
+       "prefix of the default issuer: 33 bytes, 44 of base64url");
+}
+
+
+/*
+ * sign_memo() gives the bytes sign() gives: memo empty, holding this
+ * key's claims (a hit), another key's (same memo, told apart by serial),
+ * other claims, a start longer than the memo's room, no memo.
+ */
+static void
+memo_same_tokens(const ngx_http_validibot_assertion_key_t *k1,
+    const ngx_http_validibot_assertion_key_t *k2)
+{
+    size_t                                    i, j, bad, hits, jn, fixed,
+                                              n1, n2;
+    unsigned char                             sub[300];
+    static unsigned char                      json[8192], t1[16384],
+                                              t2[16384];
+    ngx_http_validibot_claims_t               c;
+    ngx_http_validibot_assertion_memo_t      *m;
+    const ngx_http_validibot_assertion_key_t *k;
+
+    m = calloc(1, sizeof(ngx_http_validibot_assertion_memo_t));
+    bad = 0;
+    hits = 0;
+
+    for (i = 0; i < 600; i++) {
+        c = base;
+        k = (i % 5 == 4) ? k2 : k1;
+
+        /* runs of the same claims, then others; subs up to 299 bytes */
+
+        for (j = 0; j < (i / 4) % 300; j++) {
+            sub[j] = (unsigned char) ('a' + j % 26);
+        }
+
+        c.sub.data = sub;
+        c.sub.len = (i / 4) % 300;
+        c.aud.len = (i % 8 == 7) ? 3 : c.aud.len;
+        c.iat = NOW + (int64_t) i;
+        c.exp = c.iat + 60;
+
+        jn = ngx_http_validibot_assertion_json_fixed(&c, json, &fixed);
+        bad += (fixed + sizeof(",\"iat\":") - 1 > jn
+                || memcmp(json + fixed, ",\"iat\":", 7) != 0);
+
+        hits += (m->serial == k->serial && m->json_len > k->pre_len
+                 && memcmp(m->json, json, m->json_len) == 0);
+
+        n1 = ngx_http_validibot_assertion_sign(k, json, jn, t1);
+        n2 = ngx_http_validibot_assertion_sign_memo(k, m, json, jn, fixed, t2);
+        bad += (n1 != n2 || memcmp(t1, t2, n1) != 0);
+
+        n2 = ngx_http_validibot_assertion_sign_memo(k, NULL, json, jn, fixed,
+                                                    t2);
+        bad += (n1 != n2 || memcmp(t1, t2, n1) != 0);
+    }
+
+    ok(bad == 0, "memo: the same tokens as sign(), 600 claims (%zu differ)",
+       bad);
+    ok(hits > 200 && hits < 600, "memo: %zu hits", hits);
+
+    free(m);
 }
 
 
@@ -397,6 +562,12 @@ main(void)
     ok(strcmp(ngx_http_validibot_assertion_strerror(
                   NGX_HTTP_VALIDIBOT_ASSERTION_EXPIRED), "expired") == 0,
        "strerror");
+
+    prefix_same_tokens();
+    memo_same_tokens(&keys[0], &keys[1]);
+
+    ngx_http_validibot_assertion_key_prefix(&keys[0], S("validibot-gateway"));
+    memo_same_tokens(&keys[0], &keys[1]);
 
     return tap_done();
 }

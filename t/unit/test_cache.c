@@ -162,6 +162,25 @@ main(void)
     ok(span_is(&out.field[NGX_HTTP_VALIDIBOT_F_LAST_USED_AT], "1764003600"),
        "a usage write remembered");
 
+    {
+        uint32_t  roles;
+
+        e = ngx_http_validibot_cache_get(c, a, (const unsigned char *) "acme",
+                                         4, 10, &out);
+        ok(e && !ngx_http_validibot_cache_roles_get(e, &roles),
+           "a new entry has no parsed roles");
+        ngx_http_validibot_cache_roles_set(e, 0x5);
+        e = ngx_http_validibot_cache_get(c, a, (const unsigned char *) "acme",
+                                         4, 10, &out);
+        ok(e && ngx_http_validibot_cache_roles_get(e, &roles)
+           && roles == 0x5, "the parsed roles kept with the entry");
+        put(c, a, "acme", found("7", "author"), 0, 1000);
+        e = ngx_http_validibot_cache_get(c, a, (const unsigned char *) "acme",
+                                         4, 10, &out);
+        ok(e && !ngx_http_validibot_cache_roles_get(e, &roles),
+           "the entry replaced: its parsed roles gone");
+    }
+
     ok(!hit(c, a, "", 1000), "time to live over: a miss");
     ok(ngx_http_validibot_cache_stats(c)->expired == 1, "counted expired");
 

@@ -115,6 +115,7 @@ reset(unsigned org, const uint32_t *need, size_t nneed)
     chk.verified = 0;
     chk.superusers = 0;
     chk.superuser = 0;
+    chk.parsed_roles = NULL;
 }
 
 
@@ -236,6 +237,25 @@ main(void)
     chk.verified = 1;
     ok(is(run(&rec), NGX_HTTP_VALIDIBOT_REVOKED, "revoked"),
        "verified: every other rule still applies (revoked)");
+
+    /* a cache hit's roles, parsed when the entry was stored */
+
+    {
+        uint32_t  parsed, need1;
+
+        need1 = ngx_http_validibot_roles_parse((const unsigned char *)
+                                               "author", 6);
+        good(&rec);
+        reset(1, &need1, 1);
+        ok(is(run(&rec), NGX_HTTP_VALIDIBOT_FORBIDDEN, "role lacking"),
+           "executor lacks author's role");
+
+        parsed = need1;
+        reset(1, &need1, 1);
+        chk.parsed_roles = &parsed;
+        ok(is(run(&rec), NGX_HTTP_VALIDIBOT_OK, NULL) && chk.roles == need1,
+           "parsed_roles used instead of the field");
+    }
 
     good(&rec);
     set(&rec, NGX_HTTP_VALIDIBOT_F_DIGEST, "00");

@@ -162,6 +162,52 @@ main(void)
 
     ok(bad == 0, "matches HMAC() for key lengths 0..200 (%zu differ)", bad);
 
+    /*
+     * a prefix absorbed once (the assertion's midstate), then the rest:
+     * the same MAC as HMAC() over prefix + rest, for key lengths and
+     * prefix lengths around the 64-byte block
+     */
+
+    for (i = 0; i < sizeof(m); i++) {
+        m[i] = (unsigned char) (i * 31 + 5);
+    }
+
+    {
+        size_t  ks[] = { 1, 32, 63, 64, 65, 100 }, k, plen;
+
+        for (bad = 0, k = 0; k < sizeof(ks) / sizeof(ks[0]); k++) {
+            for (i = 0; i < ks[k]; i++) {
+                key[i] = (unsigned char) (ks[k] * 3 + i);
+            }
+
+            ngx_http_validibot_hmac_init(&h, 1, key, ks[k]);
+
+            for (plen = 0; plen <= 200; plen++) {
+                h2 = h;
+                ngx_http_validibot_hmac_absorb(&h2, m, plen);
+                ngx_http_validibot_hmac_sha256(&h2, m + plen,
+                                               sizeof(m) - plen, out);
+
+                HMAC(EVP_sha256(), key, (int) ks[k], m, sizeof(m), md,
+                     &mdlen);
+
+                bad += (mdlen != 32 || memcmp(out, md, 32) != 0);
+            }
+
+            /* absorbed in two pieces, across a block boundary */
+
+            h2 = h;
+            ngx_http_validibot_hmac_absorb(&h2, m, 50);
+            ngx_http_validibot_hmac_absorb(&h2, m + 50, 30);
+            ngx_http_validibot_hmac_sha256(&h2, m + 80, sizeof(m) - 80, out);
+            HMAC(EVP_sha256(), key, (int) ks[k], m, sizeof(m), md, &mdlen);
+            bad += (memcmp(out, md, 32) != 0);
+        }
+
+        ok(bad == 0, "absorbed prefix 0..200 bytes + rest = HMAC() of the "
+           "whole, 6 key lengths (%zu differ)", bad);
+    }
+
     /* init refusals */
 
     ok(ngx_http_validibot_hmac_init(&h, 0, key, 1) == -1, "version 0 refused");
