@@ -51,26 +51,21 @@ demo-sync: deps
 stop:
 	sh scripts/stop.sh
 
-# make test (CI, .ci/run), one stage after another, each printing its
-# time (docs/testing.md "What make test costs"): the module and the
-# tools; the unit tests (plain and under ASan/UBSan) and a short fuzz run;
-# one prove run over the nginx suite and the validibot-token and
-# validibot-sync suites against one redis-server that scripts/test.sh
-# starts on a free port and stops afterwards; then the nginx suite again
-# on nginx and the module built with ASan + UBSan (docs/hardening.md);
-# then on Debian trixie's nginx 1.26, built from its source package (make
-# compat, docs/testing.md).
+# make test (CI, .ci/run): deps (llvm-14 too, for the ASan build's
+# symbolizer), then scripts/make-test.sh runs the stages in three lanes at
+# once, each stage printing its log and its time when it ends
+# (docs/testing.md "What make test runs"): the module and the tools; the
+# unit tests (plain and under ASan/UBSan) and a short fuzz run; one prove
+# run over the nginx suite and the validibot-token and validibot-sync
+# suites against one redis-server that scripts/test.sh starts on a free
+# port; the nginx suite again on nginx and the module built with ASan +
+# UBSan (docs/hardening.md), in two shards at once; and on Debian trixie's
+# nginx 1.26, built from its source package (make compat).
 TIMED = bash scripts/timed.sh
 
-test: deps
-	$(TIMED) build $(MAKE) module tools
-	$(TIMED) unit $(MAKE) unit-test
-	$(TIMED) fuzz $(MAKE) fuzz-smoke
-	VALIDIBOT_TOKEN_BIN=$(BUILD)/validibot-token \
-	VALIDIBOT_MODULE_SO=$(MODULE_SO) \
-	    $(TIMED) t+tools/t bash scripts/test.sh t/ tools/t/
-	$(TIMED) asan $(MAKE) test-asan
-	$(TIMED) trixie bash scripts/compat.sh trixie
+test:
+	@$(TIMED) deps sh -c 'sh scripts/deps.sh && sh scripts/deps.sh llvm-14'
+	@MAKE="$(MAKE)" bash scripts/make-test.sh
 
 clean:
 	rm -rf $(BUILD) t/servroot* run

@@ -226,15 +226,129 @@ rm -f "$TEST_NGINX_ERROR_LOG"
 export TEST_NGINX_TIMEOUT=${TEST_NGINX_TIMEOUT:-10}
 export TEST_NGINX_SLEEP=${TEST_NGINX_SLEEP:-0.1}
 
+# ASAN_SHARDS=N (make test: 2) runs the files in N shards at once, each
+# with its own server root, Redis, ports, lock and error log: the suite
+# waits more than it computes (583 s, 240 s of CPU: the harness sleeps
+# 3 x TEST_NGINX_SLEEP before each look at the error log, nginx starts
+# slowly under ASan), so two shards on two cores take about half the
+# time of one.  Files go to the shard with the least expected time,
+# longest first; the times are those of one shard alone at load average
+# 1-1.5 (prove --timer, 2 December 2026); a file not listed counts 30 s.
+SHARDS=${ASAN_SHARDS:-1}
+declare -A WEIGHT=(
+    [t/001-outcomes.t]=22
+    [t/002-config.t]=32
+    [t/003-roles.t]=66
+    [t/004-headers.t]=28
+    [t/005-redis.t]=31
+    [t/006-concurrency.t]=3
+    [t/007-secrets.t]=15
+    [t/008-around.t]=23
+    [t/009-fail-limit.t]=16
+    [t/010-status.t]=8
+    [t/011-config-around.t]=9
+    [t/012-owner-hints.t]=30
+    [t/013-assertion.t]=31
+    [t/013-cache.t]=81
+    [t/013-sync.t]=23
+    [t/015-around.t]=17
+    [t/015-authorization.t]=13
+    [t/015-path.t]=13
+    [t/015-satisfy.t]=8
+    [t/015-values.t]=9
+    [t/020-redis-password-file.t]=11
+    [t/021-redis-tls.t]=28
+    [t/022-redis-resolver.t]=10
+    [t/023-sentinel.t]=13
+    [t/harness-selftest.t]=32
+    [t/harness/settings.t]=6
+    [t/harness/validibot-test.t]=2
+)
+
+run_shards() {
+    local -a files=() load=() pids=() rcs=()
+    local f i best arg st=0
+
+    for arg in "${@:-t/}"; do
+        if [ -d "$arg" ]; then
+            mapfile -t -O "${#files[@]}" files < <(find "$arg" -name '*.t' \
+                | sort)
+        else
+            files+=("$arg")
+        fi
+    done
+    # longest first, each to the shard with the least so far
+    mapfile -t files < <(for f in "${files[@]}"; do
+                             echo "${WEIGHT[$f]:-30} $f"
+                         done | sort -k1,1nr -k2 | cut -d' ' -f2)
+    for i in $(seq 1 "$SHARDS"); do
+        load[i]=0
+        : >"$LOG_DIR/files-$i"
+    done
+    for f in "${files[@]}"; do
+        best=1
+        for i in $(seq 2 "$SHARDS"); do
+            if [ "${load[i]}" -lt "${load[best]}" ]; then
+                best=$i
+            fi
+        done
+        load[best]=$((load[best] + ${WEIGHT[$f]:-30}))
+        echo "$f" >>"$LOG_DIR/files-$best"
+    done
+
+    for i in $(seq 1 "$SHARDS"); do
+        mapfile -t files <"$LOG_DIR/files-$i"
+        log "shard $i/$SHARDS: ${#files[@]} files (about ${load[i]} s):" \
+            "${files[*]}"
+        mkdir -p "$ASAN_DIR/shard-$i"
+        (
+            t0=$(date +%s)
+            rc=0
+            BUILD=$ASAN_DIR/shard-$i \
+            TEST_NGINX_SERVROOT=$ASAN_DIR/servroot-$i \
+            TEST_NGINX_HTML_DIR=$ASAN_DIR/servroot-$i/html \
+            TEST_NGINX_ERROR_LOG=$LOG_DIR/error-$i.log \
+                bash scripts/test.sh "${files[@]}" \
+                >"$LOG_DIR/shard-$i.log" 2>&1 || rc=$?
+            {
+                flock 8
+                echo "---- asan shard $i/$SHARDS ($LOG_DIR/shard-$i.log)"
+                cat "$LOG_DIR/shard-$i.log"
+                echo "---- asan shard $i/$SHARDS: exit $rc," \
+                     "$(($(date +%s) - t0)) s"
+            } 8>>"$LOG_DIR/console.lock" >&2
+            exit "$rc"
+        ) &
+        pids[i]=$!
+        SAN_FILES+=("$LOG_DIR/error-$i.log" "$LOG_DIR/shard-$i.log")
+    done
+    for i in $(seq 1 "$SHARDS"); do
+        rcs[i]=0
+        wait "${pids[i]}" || rcs[i]=$?
+        [ "${rcs[i]}" -eq 0 ] || st=1
+    done
+    # prove's "Files=N, Tests=M" of each shard, added up
+    log "shards' exit statuses: ${rcs[*]:1};" \
+        "$(cat "$LOG_DIR"/shard-*.log | perl -ne '
+            $f += $1, $t += $2 if /^Files=(\d+), Tests=(\d+)/;
+            END { print "Files=", $f // 0, ", Tests=", $t // 0, " in all" }')"
+    return "$st"
+}
+
+SAN_FILES=()
 start=$(date +%s)
 status=0
-BUILD=$ASAN_DIR bash scripts/test.sh "$@" 2> >(tee "$LOG_DIR/stderr.log" >&2) \
-    || status=$?
+if [ "$SHARDS" -le 1 ]; then
+    BUILD=$ASAN_DIR bash scripts/test.sh "$@" \
+        2> >(tee "$LOG_DIR/stderr.log" >&2) || status=$?
+    SAN_FILES=("$LOG_DIR/error.log" "$LOG_DIR/stderr.log")
+    sleep 0.5    # let tee finish
+else
+    run_shards "$@" || status=$?
+fi
 end=$(date +%s)
-sleep 0.5    # let tee finish
 
-if ! perl stress/san-check.pl "$LOG_DIR"/asan.* "$LOG_DIR/error.log" \
-        "$LOG_DIR/stderr.log" >&2
+if ! perl stress/san-check.pl "$LOG_DIR"/asan.* "${SAN_FILES[@]}" >&2
 then
     log "sanitizer reports found (files in $LOG_DIR)"
     [ "$status" -eq 0 ] && status=1

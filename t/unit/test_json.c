@@ -70,6 +70,55 @@ main(void)
     ok((size_t) (end - out) == ngx_http_validibot_json_quote_size(3),
        "controls only: exactly the bound");
 
+    /*
+     * eight bytes at a time: every length 0..40 with one byte that needs
+     * more at each position (and one of each kind in a row), against the
+     * text made piece by piece
+     */
+
+    {
+        static const char  *in[] = { "\"", "\\", "\n", "\x01", "\x1f",
+                                     "\x7f", "\xc3\xa9", "\xff", " ", "~" };
+        static const char  *want[] = { "\\\"", "\\\\", "\\n",
+                                       "\\u0001", "\\u001f", "\\u007f",
+                                       "\xc3\xa9", "\xef\xbf\xbd", " ", "~" };
+        char    src[64], exp[128];
+        size_t  len, pos, k, bad, sl, el;
+
+        for (bad = 0, len = 0; len <= 40; len++) {
+            for (pos = 0; pos <= len; pos++) {
+                for (k = 0; k < sizeof(in) / sizeof(in[0]); k++) {
+                    sl = 0;
+                    el = 0;
+                    exp[el++] = '"';
+
+                    for (i = 0; i < len; i++) {
+                        if (i == pos) {
+                            memcpy(src + sl, in[k], strlen(in[k]));
+                            sl += strlen(in[k]);
+                            memcpy(exp + el, want[k], strlen(want[k]));
+                            el += strlen(want[k]);
+                            continue;
+                        }
+
+                        src[sl++] = (char) ('a' + i % 26);
+                        exp[el++] = (char) ('a' + i % 26);
+                    }
+
+                    exp[el++] = '"';
+
+                    end = ngx_http_validibot_json_quote(out,
+                              (const unsigned char *) src, sl);
+                    bad += ((size_t) (end - out) != el
+                            || memcmp(out, exp, el) != 0);
+                }
+            }
+        }
+
+        ok(bad == 0, "word at a time: lengths 0..40, a byte to escape at "
+           "each place (%zu differ)", bad);
+    }
+
     /* the UTF-8 check */
 
     ok(ngx_http_validibot_utf8_len(S("a")) == 1, "ASCII: 1");
