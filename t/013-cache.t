@@ -167,6 +167,14 @@ sub stopped_burst {
     my ($pid) = <$in> =~ /(\d+)/;
     close $in;
     kill 'STOP', $pid or die "kill: $!";
+    # stopped for sure before the first byte is sent (state T)
+    for (1 .. 200) {
+        open my $st, '<', "/proc/$pid/stat" or last;
+        my ($state) = <$st> =~ /\) (\S)/;
+        close $st;
+        last if $state eq 'T';
+        Time::HiRes::sleep(0.01);
+    }
     for my $i (0 .. $n - 1) {
         my $req = "GET /plain HTTP/1.1\r\nHost: localhost\r\n$::Auth\r\n";
         # pipelined after /ready: read from ngx_posted_events
