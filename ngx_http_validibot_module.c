@@ -2079,23 +2079,43 @@ ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
         }
     }
 
-    len = ngx_http_validibot_assertion_json_fixed(&c, json, &fixed);
-
-    ngx_http_validibot_prof_mark(prof, 2);
-
     key = acf->keys->elts;
-
-    jws = ngx_pnalloc(r->pool, ngx_http_validibot_assertion_size(key, len));
-    if (jws == NULL) {
-        return NGX_ERROR;
-    }
-
     memo = &ngx_http_validibot_memos[ngx_hash_key(ctx->key_id.data,
                                                    ctx->key_id.len)
                                      % NGX_HTTP_VALIDIBOT_ASSERTION_MEMOS];
 
-    len = ngx_http_validibot_assertion_sign_memo(key, memo, json, len, fixed,
-                                                 jws);
+    /* the same claims up to kid as this key's last: only iat to htu */
+
+    len = ngx_http_validibot_assertion_memo_tail(key, memo, &c, json);
+
+    if (len) {
+        ngx_http_validibot_prof_mark(prof, 2);
+
+        jws = ngx_pnalloc(r->pool,
+                          ngx_http_validibot_assertion_size(key,
+                                                    memo->json_len + len));
+        if (jws == NULL) {
+            return NGX_ERROR;
+        }
+
+        len = ngx_http_validibot_assertion_sign_tail(key, memo, json, len,
+                                                     jws);
+
+    } else {
+        len = ngx_http_validibot_assertion_json_fixed(&c, json, &fixed);
+
+        ngx_http_validibot_prof_mark(prof, 2);
+
+        jws = ngx_pnalloc(r->pool,
+                          ngx_http_validibot_assertion_size(key, len));
+        if (jws == NULL) {
+            return NGX_ERROR;
+        }
+
+        len = ngx_http_validibot_assertion_sign_memo(key, memo, json, len,
+                                                     fixed, jws);
+        ngx_http_validibot_assertion_memo_keep(key, memo, &c, json, fixed);
+    }
 
     ngx_http_validibot_prof_mark(prof, 3);
 

@@ -54,6 +54,8 @@ static unsigned char *ngx_http_validibot_json_roles(unsigned char *p,
     const ngx_http_validibot_astr_t *s);
 static unsigned char *ngx_http_validibot_json_int(unsigned char *p,
     int64_t n);
+static unsigned char *ngx_http_validibot_json_tail(unsigned char *p,
+    const ngx_http_validibot_claims_t *c);
 static size_t ngx_http_validibot_b64url(unsigned char *dst,
     const unsigned char *src, size_t len);
 static int ngx_http_validibot_unb64url(unsigned char *dst, size_t *dlen,
@@ -85,6 +87,16 @@ static const char  ngx_http_validibot_b64[] =
 #define ngx_http_validibot_claim(name, bit, field)                           \
     { name, NGX_HTTP_VALIDIBOT_A_##bit,                                      \
       offsetof(ngx_http_validibot_claims_t, field) }
+
+/* the claims a memo keeps as given, in order */
+static const size_t  ngx_http_validibot_memo_in[] = {
+    offsetof(ngx_http_validibot_claims_t, iss),
+    offsetof(ngx_http_validibot_claims_t, aud),
+    offsetof(ngx_http_validibot_claims_t, sub),
+    offsetof(ngx_http_validibot_claims_t, org),
+    offsetof(ngx_http_validibot_claims_t, roles),
+    offsetof(ngx_http_validibot_claims_t, kid)
+};
 
 /* iat, exp and roles are not strings: offset 0 (iss's) is never theirs */
 static const ngx_http_validibot_claim_t  ngx_http_validibot_claims[] = {
@@ -302,6 +314,24 @@ ngx_http_validibot_assertion_json_fixed(const ngx_http_validibot_claims_t *c,
     ngx_http_validibot_lit(",\"kid\":");
     p = ngx_http_validibot_json_str(p, &c->kid);
     *fixed = p - buf;
+
+#undef ngx_http_validibot_lit
+
+    p = ngx_http_validibot_json_tail(p, c);
+
+    return p - buf;
+}
+
+
+/* the claims' JSON from iat on: what changes from request to request */
+
+static unsigned char *
+ngx_http_validibot_json_tail(unsigned char *p,
+    const ngx_http_validibot_claims_t *c)
+{
+#define ngx_http_validibot_lit(s)                                            \
+    memcpy(p, s, sizeof(s) - 1); p += sizeof(s) - 1
+
     ngx_http_validibot_lit(",\"iat\":");
     p = ngx_http_validibot_json_int(p, c->iat);
     ngx_http_validibot_lit(",\"exp\":");
@@ -316,7 +346,7 @@ ngx_http_validibot_assertion_json_fixed(const ngx_http_validibot_claims_t *c,
 
 #undef ngx_http_validibot_lit
 
-    return p - buf;
+    return p;
 }
 
 
@@ -373,8 +403,7 @@ ngx_http_validibot_assertion_sign_memo(
     ngx_http_validibot_assertion_memo_t *m, const unsigned char *json,
     size_t json_len, size_t fixed, unsigned char *out)
 {
-    size_t          n;
-    unsigned char  *p, md[SHA256_DIGEST_LENGTH];
+    size_t  n;
 
     n = (fixed < json_len) ? fixed : json_len;
 
@@ -399,7 +428,21 @@ ngx_http_validibot_assertion_sign_memo(
         m->state = key->signer;
         ngx_http_validibot_hmac_absorb(&m->state, m->b64, m->b64_len);
         m->serial = key->serial;
+        m->in_ok = 0;
     }
+
+    return ngx_http_validibot_assertion_sign_tail(key, m, json + n,
+                                                  json_len - n, out);
+}
+
+
+size_t
+ngx_http_validibot_assertion_sign_tail(
+    const ngx_http_validibot_assertion_key_t *key,
+    const ngx_http_validibot_assertion_memo_t *m, const unsigned char *tail,
+    size_t tail_len, unsigned char *out)
+{
+    unsigned char  *p, *payload, md[SHA256_DIGEST_LENGTH];
 
     p = out;
 
@@ -407,15 +450,112 @@ ngx_http_validibot_assertion_sign_memo(
     p += key->head_len;
     memcpy(p, m->b64, m->b64_len);
     p += m->b64_len;
-    p += ngx_http_validibot_b64url(p, json + n, json_len - n);
+    payload = p;
+    p += ngx_http_validibot_b64url(p, tail, tail_len);
 
-    ngx_http_validibot_hmac_sha256(&m->state, out + key->head_len + m->b64_len,
-                                   p - out - key->head_len - m->b64_len, md);
+    ngx_http_validibot_hmac_sha256(&m->state, payload, p - payload, md);
 
     *p++ = '.';
     p += ngx_http_validibot_b64url(p, md, sizeof(md));
 
     return p - out;
+}
+
+
+size_t
+ngx_http_validibot_assertion_memo_tail(
+    const ngx_http_validibot_assertion_key_t *key,
+    const ngx_http_validibot_assertion_memo_t *m,
+    const ngx_http_validibot_claims_t *c, unsigned char *buf)
+{
+    size_t                            i;
+    unsigned char                    *p;
+    const unsigned char              *in;
+    const ngx_http_validibot_astr_t  *s;
+
+    if (m == NULL || !m->in_ok || m->serial != key->serial) {
+        return 0;
+    }
+
+    /* byte for byte: the same claims write the same JSON up to iat */
+
+    in = m->in;
+
+    for (i = 0; i < NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_NIN; i++) {
+        s = (const ngx_http_validibot_astr_t *)
+                ((const unsigned char *) c + ngx_http_validibot_memo_in[i]);
+
+        if (s->len != m->in_len[i]
+            || (s->len && memcmp(in, s->data, s->len) != 0))
+        {
+            return 0;
+        }
+
+        in += s->len;
+    }
+
+    p = buf;
+    memcpy(p, m->rest, m->rest_len);
+    p += m->rest_len;
+    p = ngx_http_validibot_json_tail(p, c);
+
+    return p - buf;
+}
+
+
+void
+ngx_http_validibot_assertion_memo_keep(
+    const ngx_http_validibot_assertion_key_t *key,
+    ngx_http_validibot_assertion_memo_t *m,
+    const ngx_http_validibot_claims_t *c, const unsigned char *json,
+    size_t fixed)
+{
+    size_t                            i, total;
+    unsigned char                    *in;
+    const ngx_http_validibot_astr_t  *s;
+
+    if (m == NULL) {
+        return;
+    }
+
+    m->in_ok = 0;
+
+    if (m->serial != key->serial || m->json_len > fixed
+        || fixed - m->json_len > sizeof(m->rest)
+        || memcmp(m->json, json, m->json_len) != 0)
+    {
+        return;
+    }
+
+    total = 0;
+
+    for (i = 0; i < NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_NIN; i++) {
+        s = (const ngx_http_validibot_astr_t *)
+                ((const unsigned char *) c + ngx_http_validibot_memo_in[i]);
+        total += s->len;
+    }
+
+    if (total > sizeof(m->in)) {
+        return;
+    }
+
+    in = m->in;
+
+    for (i = 0; i < NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_NIN; i++) {
+        s = (const ngx_http_validibot_astr_t *)
+                ((const unsigned char *) c + ngx_http_validibot_memo_in[i]);
+
+        if (s->len) {
+            memcpy(in, s->data, s->len);
+        }
+
+        in += s->len;
+        m->in_len[i] = s->len;
+    }
+
+    m->rest_len = fixed - m->json_len;
+    memcpy(m->rest, json + m->json_len, m->rest_len);
+    m->in_ok = 1;
 }
 
 

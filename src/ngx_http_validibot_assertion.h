@@ -26,6 +26,9 @@
 #define NGX_HTTP_VALIDIBOT_ASSERTION_PRE_MAX      192
 /* the claims' JSON a memo keeps: a multiple of 3 */
 #define NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_MAX     240
+/* the claims a memo keeps as given (iss, aud, sub, org, roles, kid) */
+#define NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_IN      240
+#define NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_NIN     6
 
 /* base64url of 32 bytes, no padding */
 #define NGX_HTTP_VALIDIBOT_ASSERTION_SIG_LEN      43
@@ -84,12 +87,20 @@ typedef struct {
  * The part of the claims that stays the same from one request of an API
  * key to the next (iss, aud, sub, org, roles, kid: everything before iat),
  * hashed once with a signing key: its JSON, base64url and HMAC state.
+ * With in_ok, also the claims it was written from, as given, and the JSON
+ * between json[] and iat ("rest"): a request with the same claims writes
+ * and hashes only rest and iat to htu (_memo_tail(), _sign_tail()).
  */
 typedef struct {
     uint64_t                    serial;      /* the key's; 0: empty */
     size_t                      json_len;    /* a multiple of 3 */
     size_t                      b64_len;
+    size_t                      rest_len;    /* 0-2 */
+    unsigned                    in_ok;
+    size_t                      in_len[NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_NIN];
     ngx_http_validibot_hmac_t   state;       /* the header and b64 absorbed */
+    unsigned char               rest[2];
+    unsigned char               in[NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_IN];
     unsigned char               json[NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_MAX];
     unsigned char               b64[NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_MAX
                                     / 3 * 4];
@@ -175,6 +186,34 @@ size_t ngx_http_validibot_assertion_sign_memo(
     const ngx_http_validibot_assertion_key_t *key,
     ngx_http_validibot_assertion_memo_t *memo, const unsigned char *json,
     size_t json_len, size_t fixed, unsigned char *out);
+
+/*
+ * When the memo holds, for this key, exactly these claims' iss, aud, sub,
+ * org, roles and kid (byte for byte): the JSON after the memo's start
+ * (its rest, then iat to htu) into buf, at least json_size(c) bytes, and
+ * its length; 0 otherwise.  The token is then _sign_tail()'s, of
+ * assertion_size(key, memo->json_len + length) bytes.
+ */
+size_t ngx_http_validibot_assertion_memo_tail(
+    const ngx_http_validibot_assertion_key_t *key,
+    const ngx_http_validibot_assertion_memo_t *memo,
+    const ngx_http_validibot_claims_t *c, unsigned char *buf);
+
+/* the token of the memo's start and the tail from _memo_tail() */
+size_t ngx_http_validibot_assertion_sign_tail(
+    const ngx_http_validibot_assertion_key_t *key,
+    const ngx_http_validibot_assertion_memo_t *memo,
+    const unsigned char *tail, size_t tail_len, unsigned char *out);
+
+/*
+ * After _sign_memo() with these claims, their JSON and "fixed": keeps the
+ * claims in the memo if it holds the start of this JSON, for _memo_tail().
+ */
+void ngx_http_validibot_assertion_memo_keep(
+    const ngx_http_validibot_assertion_key_t *key,
+    ngx_http_validibot_assertion_memo_t *memo,
+    const ngx_http_validibot_claims_t *c, const unsigned char *json,
+    size_t fixed);
 
 /*
  * Checks a JWS: form, alg HS256, a kid among v->keys, the signature, the

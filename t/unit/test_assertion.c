@@ -289,6 +289,96 @@ memo_same_tokens(const ngx_http_validibot_assertion_key_t *k1,
 }
 
 
+/*
+ * The module's way (memo_tail(), else sign_memo() and memo_keep()) gives
+ * the bytes sign() gives, on hits after a change of each claim the memo
+ * keeps (iss, aud, sub, org, roles, kid), of the key, and of iat to htu;
+ * claims that write the same JSON from other bytes ("a,,b" roles) are not
+ * hits; claims longer than the memo's room never are.
+ */
+static void
+memo_tail_tokens(const ngx_http_validibot_assertion_key_t *k1,
+    const ngx_http_validibot_assertion_key_t *k2)
+{
+    size_t                                    i, bad, hits, expect, jn,
+                                              fixed, n1, n2, tn;
+    unsigned char                             big[300];
+    static unsigned char                      json[8192], tail[8192],
+                                              t1[16384], t2[16384];
+    ngx_http_validibot_claims_t               c;
+    ngx_http_validibot_assertion_memo_t      *m;
+    const ngx_http_validibot_assertion_key_t *k;
+
+    m = calloc(1, sizeof(ngx_http_validibot_assertion_memo_t));
+    memset(big, 'x', sizeof(big));
+    bad = 0;
+    hits = 0;
+    expect = 0;
+
+    for (i = 0; i < 1200; i++) {
+        c = base;
+        k = k1;
+
+        /* each change for 8 requests in a row: the first misses */
+
+        switch ((i / 8) % 14) {
+        case 1: c.roles = (ngx_http_validibot_astr_t) A("author"); break;
+        case 2: c.roles = (ngx_http_validibot_astr_t) A("author,,executor");
+                break;
+        case 3: c.org = (ngx_http_validibot_astr_t) A("acmf"); break;
+        case 4: c.org.len = 0; break;
+        case 5: c.org.len = 0; c.roles.len = 0; break;
+        case 6: c.aud = (ngx_http_validibot_astr_t) A("api.example.org");
+                break;
+        case 7: k = k2; break;
+        case 8: c.iss = (ngx_http_validibot_astr_t) A("validibot-gatewaz");
+                break;
+        case 9: c.sub = (ngx_http_validibot_astr_t) A("8"); break;
+        case 10: c.kid.len--; break;
+        case 11: c.sub.data = big; c.sub.len = sizeof(big); break;
+        case 12: c.aud = (ngx_http_validibot_astr_t) A("a\"\\\x01\xc3");
+                 break;
+        case 13: c.roles = (ngx_http_validibot_astr_t)
+                     A("author,,executor");
+                 break;
+        }
+
+        c.iat = NOW + (int64_t) i;
+        c.exp = c.iat + 60 * (int64_t) (i % 3);
+        c.jti.len = i % 9;
+        c.htu.len = i % 36;
+        c.htm.len = i % 5;
+
+        expect += ((i % 8) != 0 && (i / 8) % 14 != 11);
+
+        jn = ngx_http_validibot_assertion_json_fixed(&c, json, &fixed);
+        n1 = ngx_http_validibot_assertion_sign(k, json, jn, t1);
+
+        tn = ngx_http_validibot_assertion_memo_tail(k, m, &c, tail);
+
+        if (tn) {
+            hits++;
+            bad += (ngx_http_validibot_assertion_size(k, m->json_len + tn)
+                    != n1);
+            n2 = ngx_http_validibot_assertion_sign_tail(k, m, tail, tn, t2);
+
+        } else {
+            n2 = ngx_http_validibot_assertion_sign_memo(k, m, json, jn, fixed,
+                                                        t2);
+            ngx_http_validibot_assertion_memo_keep(k, m, &c, json, fixed);
+        }
+
+        bad += (n1 != n2 || memcmp(t1, t2, n1) != 0);
+    }
+
+    ok(bad == 0, "memo tail: the same tokens as sign(), 1200 claims "
+       "(%zu differ)", bad);
+    ok(hits == expect, "memo tail: %zu hits, %zu expected", hits, expect);
+
+    free(m);
+}
+
+
 int
 main(void)
 {
@@ -565,9 +655,11 @@ main(void)
 
     prefix_same_tokens();
     memo_same_tokens(&keys[0], &keys[1]);
+    memo_tail_tokens(&keys[0], &keys[1]);
 
     ngx_http_validibot_assertion_key_prefix(&keys[0], S("validibot-gateway"));
     memo_same_tokens(&keys[0], &keys[1]);
+    memo_tail_tokens(&keys[0], &keys[1]);
 
     return tap_done();
 }
