@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ngx_http_validibot_cache.h"
+#include "ngx_http_validibot_roles.h"
 
 
 #define NGX_HTTP_VALIDIBOT_CACHE_FREE      0
@@ -36,9 +37,8 @@ struct ngx_http_validibot_cache_entry_s {
     unsigned char                     kind;
     unsigned char                     used_len; /* 0xff: nil */
     unsigned char                     tagged;
-    unsigned char                     roles_set;
     uint16_t                          org_len;
-    uint32_t                          roles;
+    uint32_t                          roles;    /* parsed once, at put */
     uint16_t                          present;  /* a bit per field */
     uint16_t                          off[NGX_HTTP_VALIDIBOT_NFIELDS];
     uint16_t                          len[NGX_HTTP_VALIDIBOT_NFIELDS];
@@ -460,7 +460,9 @@ ngx_http_validibot_cache_put(ngx_http_validibot_cache_t *c,
     e->present = 0;
     e->used_len = 0xff;
     e->tagged = 0;
-    e->roles_set = 0;
+    e->roles = neg ? 0 : ngx_http_validibot_roles_parse(
+                        rec->field[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].data,
+                        rec->field[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].len);
     e->org_len = (uint16_t) org_len;
     memcpy(e->id, public_id, 32);
 
@@ -545,16 +547,7 @@ ngx_http_validibot_cache_roles_get(ngx_http_validibot_cache_entry_t *e,
 {
     *roles = e->roles;
 
-    return e->roles_set;
-}
-
-
-void
-ngx_http_validibot_cache_roles_set(ngx_http_validibot_cache_entry_t *e,
-    uint32_t roles)
-{
-    e->roles = roles;
-    e->roles_set = 1;
+    return e->kind == NGX_HTTP_VALIDIBOT_CACHE_POSITIVE;
 }
 
 

@@ -108,13 +108,11 @@ void ngx_http_validibot_cache_tag_set(ngx_http_validibot_cache_entry_t *e,
 
 /*
  * The membership roles of the entry's record, parsed once
- * (ngx_http_validibot_roles_parse()) when it was stored: roles_get()
- * returns 0 when they were not set.
+ * (ngx_http_validibot_roles_parse()) when it was stored: returns 0 for a
+ * negative entry, which has none.
  */
 int ngx_http_validibot_cache_roles_get(ngx_http_validibot_cache_entry_t *e,
     uint32_t *roles);
-void ngx_http_validibot_cache_roles_set(ngx_http_validibot_cache_entry_t *e,
-    uint32_t roles);
 
 /* a usage write was sent at "at" (unix seconds): remember it */
 void ngx_http_validibot_cache_used(ngx_http_validibot_cache_entry_t *e,

@@ -12,7 +12,6 @@
 #include "ngx_http_validibot_track.h"
 #include "ngx_http_validibot_redis.h"
 #include "ngx_http_validibot_metrics.h"
-#include "ngx_http_validibot_roles.h"
 
 
 typedef struct {
@@ -289,12 +288,6 @@ ngx_http_validibot_track_put(ngx_http_validibot_track_token_t *tk,
                                      rec->found ? ttl : negative_ttl);
     if (e == NULL) {
         return NULL;
-    }
-
-    if (rec->found) {
-        ngx_http_validibot_cache_roles_set(e, ngx_http_validibot_roles_parse(
-                         rec->field[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].data,
-                         rec->field[NGX_HTTP_VALIDIBOT_F_MEMBER_ROLES].len));
     }
 
     ngx_http_validibot_metrics_count(NGX_HTTP_VALIDIBOT_M_CACHE_STORES);

@@ -13,6 +13,7 @@
 
 #include "tap.h"
 #include "ngx_http_validibot_cache.h"
+#include "ngx_http_validibot_roles.h"
 
 
 static ngx_http_validibot_record_t  rec;
@@ -167,18 +168,15 @@ main(void)
 
         e = ngx_http_validibot_cache_get(c, a, (const unsigned char *) "acme",
                                          4, 10, &out);
-        ok(e && !ngx_http_validibot_cache_roles_get(e, &roles),
-           "a new entry has no parsed roles");
-        ngx_http_validibot_cache_roles_set(e, 0x5);
-        e = ngx_http_validibot_cache_get(c, a, (const unsigned char *) "acme",
-                                         4, 10, &out);
         ok(e && ngx_http_validibot_cache_roles_get(e, &roles)
-           && roles == 0x5, "the parsed roles kept with the entry");
+           && roles == NGX_HTTP_VALIDIBOT_ROLE_EXECUTOR,
+           "the roles parsed when the entry was stored");
         put(c, a, "acme", found("7", "author"), 0, 1000);
         e = ngx_http_validibot_cache_get(c, a, (const unsigned char *) "acme",
                                          4, 10, &out);
-        ok(e && !ngx_http_validibot_cache_roles_get(e, &roles),
-           "the entry replaced: its parsed roles gone");
+        ok(e && ngx_http_validibot_cache_roles_get(e, &roles)
+           && roles == NGX_HTTP_VALIDIBOT_ROLE_AUTHOR,
+           "the entry replaced: the new record's roles");
     }
 
     ok(!hit(c, a, "", 1000), "time to live over: a miss");
@@ -227,9 +225,15 @@ main(void)
 
     pid(3, x);
     ok(put(c, x, "acme", missing(), 0, 100) != NULL, "put a negative entry");
-    ok(ngx_http_validibot_cache_get(c, x, (const unsigned char *) "beta", 4,
-                                    1, &out) != NULL && !out.found,
-       "a negative entry answers for any org");
+    e = ngx_http_validibot_cache_get(c, x, (const unsigned char *) "beta", 4,
+                                     1, &out);
+    ok(e != NULL && !out.found, "a negative entry answers for any org");
+    {
+        uint32_t  roles;
+
+        ok(e && !ngx_http_validibot_cache_roles_get(e, &roles),
+           "a negative entry has no roles");
+    }
     ok(!hit(c, x, "", 100), "negative time to live over: a miss");
     put(c, x, "", missing(), 0, 100);
     put(c, x, "acme", found("9", "owner"), 0, 1000);
