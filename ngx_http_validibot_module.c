@@ -37,7 +37,7 @@
 #define NGX_HTTP_VALIDIBOT_MAX_KEY_FILE  4096
 #define NGX_HTTP_VALIDIBOT_MAX_ASSERTION_TTL  86400
 #define NGX_HTTP_VALIDIBOT_ASSERTION_BUF      4096
-#define NGX_HTTP_VALIDIBOT_ASSERTION_MEMOS    256
+#define NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_BITS 8
 
 #define NGX_HTTP_VALIDIBOT_PREFLIGHT_AUTHENTICATE  0
 #define NGX_HTTP_VALIDIBOT_PREFLIGHT_PASS          1
@@ -653,12 +653,13 @@ static ngx_uint_t  ngx_http_validibot_rid_ready;
 
 /*
  * Per worker, by the API key's public id: the start of the claims (iss to
- * kid) of keys signed for lately, with their HMAC state, so a request
- * hashes only iat to htu (ngx_http_validibot_assertion_sign_memo()).
- * Pages of it are touched only where assertions are signed.
+ * kid) of keys signed for lately, with their HMAC state, and after it iat
+ * and exp of the key's last second, so a request hashes only jti to htu
+ * (ngx_http_validibot_assertion_memo_tail()).  Pages of it are touched
+ * only where assertions are signed.
  */
 static ngx_http_validibot_assertion_memo_t
-    ngx_http_validibot_memos[NGX_HTTP_VALIDIBOT_ASSERTION_MEMOS];
+    ngx_http_validibot_memos[1 << NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_BITS];
 
 
 typedef struct {
@@ -2005,7 +2006,7 @@ static ngx_int_t
 ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
     ngx_http_validibot_assertion_conf_t *acf)
 {
-    size_t                               len, size, fixed;
+    size_t                               len, size, fixed, slot;
     u_char                              *json, *jws;
     ngx_str_t                            aud;
     ngx_table_elt_t                     *h;
@@ -2080,11 +2081,11 @@ ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
     }
 
     key = acf->keys->elts;
-    memo = &ngx_http_validibot_memos[ngx_hash_key(ctx->key_id.data,
-                                                   ctx->key_id.len)
-                                     % NGX_HTTP_VALIDIBOT_ASSERTION_MEMOS];
+    slot = ngx_http_validibot_assertion_memo_slot(ctx->key_id.data,
+               ctx->key_id.len, NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_BITS);
+    memo = &ngx_http_validibot_memos[slot];
 
-    /* the same claims up to kid as this key's last: only iat to htu */
+    /* the same claims up to kid as this key's last: only jti to htu */
 
     len = ngx_http_validibot_assertion_memo_tail(key, memo, &c, json);
 
@@ -2092,8 +2093,8 @@ ngx_http_validibot_assert(ngx_http_request_t *r, ngx_http_validibot_ctx_t *ctx,
         ngx_http_validibot_prof_mark(prof, 2);
 
         jws = ngx_pnalloc(r->pool,
-                          ngx_http_validibot_assertion_size(key,
-                                                    memo->json_len + len));
+                          ngx_http_validibot_assertion_memo_size(key, memo,
+                                                                 len));
         if (jws == NULL) {
             return NGX_ERROR;
         }

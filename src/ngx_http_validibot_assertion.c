@@ -13,6 +13,10 @@
 
 #define NGX_HTTP_VALIDIBOT_INT64_LEN  (sizeof("-9223372036854775808") - 1)
 
+/* a literal of the JSON at p */
+#define ngx_http_validibot_lit(s)                                            \
+    memcpy(p, s, sizeof(s) - 1); p += sizeof(s) - 1
+
 /* claims seen, for "present" and "given twice" */
 #define NGX_HTTP_VALIDIBOT_A_ISS    0x0001
 #define NGX_HTTP_VALIDIBOT_A_AUD    0x0002
@@ -56,6 +60,18 @@ static unsigned char *ngx_http_validibot_json_int(unsigned char *p,
     int64_t n);
 static unsigned char *ngx_http_validibot_json_tail(unsigned char *p,
     const ngx_http_validibot_claims_t *c);
+static unsigned char *ngx_http_validibot_json_sec(unsigned char *p,
+    const ngx_http_validibot_claims_t *c);
+static unsigned char *ngx_http_validibot_json_jti(unsigned char *p,
+    const ngx_http_validibot_claims_t *c);
+static void ngx_http_validibot_assertion_memo_sec(
+    ngx_http_validibot_assertion_memo_t *m,
+    const ngx_http_validibot_claims_t *c);
+static size_t ngx_http_validibot_assertion_sign_after(
+    const ngx_http_validibot_assertion_key_t *key,
+    const unsigned char *b64, size_t b64_len, const unsigned char *sec,
+    size_t sec_len, const ngx_http_validibot_hmac_t *state,
+    const unsigned char *tail, size_t tail_len, unsigned char *out);
 static size_t ngx_http_validibot_b64url(unsigned char *dst,
     const unsigned char *src, size_t len);
 static int ngx_http_validibot_unb64url(unsigned char *dst, size_t *dlen,
@@ -294,9 +310,6 @@ ngx_http_validibot_assertion_json_fixed(const ngx_http_validibot_claims_t *c,
 
     p = buf;
 
-#define ngx_http_validibot_lit(s)                                            \
-    memcpy(p, s, sizeof(s) - 1); p += sizeof(s) - 1
-
     ngx_http_validibot_lit("{\"iss\":");
     p = ngx_http_validibot_json_str(p, &c->iss);
     ngx_http_validibot_lit(",\"aud\":");
@@ -315,8 +328,6 @@ ngx_http_validibot_assertion_json_fixed(const ngx_http_validibot_claims_t *c,
     p = ngx_http_validibot_json_str(p, &c->kid);
     *fixed = p - buf;
 
-#undef ngx_http_validibot_lit
-
     p = ngx_http_validibot_json_tail(p, c);
 
     return p - buf;
@@ -329,22 +340,40 @@ static unsigned char *
 ngx_http_validibot_json_tail(unsigned char *p,
     const ngx_http_validibot_claims_t *c)
 {
-#define ngx_http_validibot_lit(s)                                            \
-    memcpy(p, s, sizeof(s) - 1); p += sizeof(s) - 1
+    p = ngx_http_validibot_json_sec(p, c);
 
+    return ngx_http_validibot_json_jti(p, c);
+}
+
+
+/* iat and exp, the same for every request of a second */
+
+static unsigned char *
+ngx_http_validibot_json_sec(unsigned char *p,
+    const ngx_http_validibot_claims_t *c)
+{
     ngx_http_validibot_lit(",\"iat\":");
     p = ngx_http_validibot_json_int(p, c->iat);
     ngx_http_validibot_lit(",\"exp\":");
     p = ngx_http_validibot_json_int(p, c->exp);
     ngx_http_validibot_lit(",\"jti\":");
+
+    return p;
+}
+
+
+/* jti's value to the end: what no two requests share */
+
+static unsigned char *
+ngx_http_validibot_json_jti(unsigned char *p,
+    const ngx_http_validibot_claims_t *c)
+{
     p = ngx_http_validibot_json_str(p, &c->jti);
     ngx_http_validibot_lit(",\"htm\":");
     p = ngx_http_validibot_json_str(p, &c->htm);
     ngx_http_validibot_lit(",\"htu\":");
     p = ngx_http_validibot_json_str(p, &c->htu);
     *p++ = '}';
-
-#undef ngx_http_validibot_lit
 
     return p;
 }
@@ -429,10 +458,13 @@ ngx_http_validibot_assertion_sign_memo(
         ngx_http_validibot_hmac_absorb(&m->state, m->b64, m->b64_len);
         m->serial = key->serial;
         m->in_ok = 0;
+        m->sec_ok = 0;
     }
 
-    return ngx_http_validibot_assertion_sign_tail(key, m, json + n,
-                                                  json_len - n, out);
+    return ngx_http_validibot_assertion_sign_after(key, m->b64, m->b64_len,
+                                                   NULL, 0, &m->state,
+                                                   json + n, json_len - n,
+                                                   out);
 }
 
 
@@ -442,18 +474,40 @@ ngx_http_validibot_assertion_sign_tail(
     const ngx_http_validibot_assertion_memo_t *m, const unsigned char *tail,
     size_t tail_len, unsigned char *out)
 {
+    return ngx_http_validibot_assertion_sign_after(key, m->b64, m->b64_len,
+                                                   m->sec_b64, m->sec_b64_len,
+                                                   &m->sec_state, tail,
+                                                   tail_len, out);
+}
+
+
+/* the token whose payload starts with b64 and sec, hashed into "state" */
+
+static size_t
+ngx_http_validibot_assertion_sign_after(
+    const ngx_http_validibot_assertion_key_t *key,
+    const unsigned char *b64, size_t b64_len, const unsigned char *sec,
+    size_t sec_len, const ngx_http_validibot_hmac_t *state,
+    const unsigned char *tail, size_t tail_len, unsigned char *out)
+{
     unsigned char  *p, *payload, md[SHA256_DIGEST_LENGTH];
 
     p = out;
 
     memcpy(p, key->head, key->head_len);
     p += key->head_len;
-    memcpy(p, m->b64, m->b64_len);
-    p += m->b64_len;
+    memcpy(p, b64, b64_len);
+    p += b64_len;
+
+    if (sec_len) {
+        memcpy(p, sec, sec_len);
+        p += sec_len;
+    }
+
     payload = p;
     p += ngx_http_validibot_b64url(p, tail, tail_len);
 
-    ngx_http_validibot_hmac_sha256(&m->state, payload, p - payload, md);
+    ngx_http_validibot_hmac_sha256(state, payload, p - payload, md);
 
     *p++ = '.';
     p += ngx_http_validibot_b64url(p, md, sizeof(md));
@@ -463,9 +517,46 @@ ngx_http_validibot_assertion_sign_tail(
 
 
 size_t
+ngx_http_validibot_assertion_memo_slot(const unsigned char *id, size_t len,
+    unsigned bits)
+{
+    size_t    i;
+    uint64_t  a, b, h;
+
+    if (len >= 16) {
+        memcpy(&a, id + len - 16, 8);
+        memcpy(&b, id + len - 8, 8);
+        h = a ^ (b * 0xff51afd7ed558ccdULL);
+
+    } else {
+        h = 0;
+
+        for (i = 0; i < len; i++) {
+            h = (h << 8 | h >> 56) ^ id[i];
+        }
+    }
+
+    h ^= len;
+
+    return (size_t) ((h * 0x9e3779b97f4a7c15ULL) >> (64 - bits));
+}
+
+
+size_t
+ngx_http_validibot_assertion_memo_size(
+    const ngx_http_validibot_assertion_key_t *key,
+    const ngx_http_validibot_assertion_memo_t *m, size_t tail_len)
+{
+    return ngx_http_validibot_assertion_size(key, m->json_len
+                                                  + m->sec_json_len
+                                                  + tail_len);
+}
+
+
+size_t
 ngx_http_validibot_assertion_memo_tail(
     const ngx_http_validibot_assertion_key_t *key,
-    const ngx_http_validibot_assertion_memo_t *m,
+    ngx_http_validibot_assertion_memo_t *m,
     const ngx_http_validibot_claims_t *c, unsigned char *buf)
 {
     size_t                            i;
@@ -494,12 +585,50 @@ ngx_http_validibot_assertion_memo_tail(
         in += s->len;
     }
 
+    if (!m->sec_ok || m->sec_iat != c->iat || m->sec_exp != c->exp) {
+        ngx_http_validibot_assertion_memo_sec(m, c);
+    }
+
     p = buf;
-    memcpy(p, m->rest, m->rest_len);
-    p += m->rest_len;
-    p = ngx_http_validibot_json_tail(p, c);
+    memcpy(p, m->sec_rest, m->sec_rest_len);
+    p += m->sec_rest_len;
+    p = ngx_http_validibot_json_jti(p, c);
 
     return p - buf;
+}
+
+
+/*
+ * A new second: rest, iat, exp and the start of jti hashed after the
+ * claims up to kid, once; the requests of this second hash from jti's
+ * value on.
+ */
+
+static void
+ngx_http_validibot_assertion_memo_sec(ngx_http_validibot_assertion_memo_t *m,
+    const ngx_http_validibot_claims_t *c)
+{
+    size_t          len, n;
+    unsigned char  *p, json[NGX_HTTP_VALIDIBOT_ASSERTION_SEC_MAX];
+
+    p = json;
+    memcpy(p, m->rest, m->rest_len);
+    p += m->rest_len;
+    p = ngx_http_validibot_json_sec(p, c);
+
+    len = p - json;
+    n = len - len % 3;
+
+    m->sec_json_len = n;
+    m->sec_b64_len = ngx_http_validibot_b64url(m->sec_b64, json, n);
+    m->sec_state = m->state;
+    ngx_http_validibot_hmac_absorb(&m->sec_state, m->sec_b64,
+                                   m->sec_b64_len);
+    m->sec_rest_len = len - n;
+    memcpy(m->sec_rest, json + n, m->sec_rest_len);
+    m->sec_iat = c->iat;
+    m->sec_exp = c->exp;
+    m->sec_ok = 1;
 }
 
 
@@ -519,6 +648,7 @@ ngx_http_validibot_assertion_memo_keep(
     }
 
     m->in_ok = 0;
+    m->sec_ok = 0;
 
     if (m->serial != key->serial || m->json_len > fixed
         || fixed - m->json_len > sizeof(m->rest)

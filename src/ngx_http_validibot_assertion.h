@@ -30,6 +30,9 @@
 #define NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_IN      240
 #define NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_NIN     6
 
+/* rest (0-2), ",\"iat\":" int ",\"exp\":" int ",\"jti\":": at most 63 */
+#define NGX_HTTP_VALIDIBOT_ASSERTION_SEC_MAX      63
+
 /* base64url of 32 bytes, no padding */
 #define NGX_HTTP_VALIDIBOT_ASSERTION_SIG_LEN      43
 
@@ -88,8 +91,12 @@ typedef struct {
  * key to the next (iss, aud, sub, org, roles, kid: everything before iat),
  * hashed once with a signing key: its JSON, base64url and HMAC state.
  * With in_ok, also the claims it was written from, as given, and the JSON
- * between json[] and iat ("rest"): a request with the same claims writes
- * and hashes only rest and iat to htu (_memo_tail(), _sign_tail()).
+ * between json[] and iat ("rest").  With sec_ok, one level more for the
+ * second of sec_iat: rest, iat, exp and the JSON up to jti's value, hashed
+ * after "state" in whole 3-byte groups (sec_json_len of JSON), and the 0-2
+ * bytes left (sec_rest).  A request with the same claims in that second
+ * writes and hashes only sec_rest and jti to htu; in another second, the
+ * level is made again from "state" first (_memo_tail(), _sign_tail()).
  */
 typedef struct {
     uint64_t                    serial;      /* the key's; 0: empty */
@@ -104,6 +111,16 @@ typedef struct {
     unsigned char               json[NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_MAX];
     unsigned char               b64[NGX_HTTP_VALIDIBOT_ASSERTION_MEMO_MAX
                                     / 3 * 4];
+    unsigned                    sec_ok;
+    int64_t                     sec_iat;
+    int64_t                     sec_exp;
+    size_t                      sec_json_len;  /* a multiple of 3 */
+    size_t                      sec_b64_len;
+    size_t                      sec_rest_len;  /* 0-2 */
+    ngx_http_validibot_hmac_t   sec_state;     /* "state", sec_b64 absorbed */
+    unsigned char               sec_rest[2];
+    unsigned char               sec_b64[NGX_HTTP_VALIDIBOT_ASSERTION_SEC_MAX
+                                        / 3 * 4];
 } ngx_http_validibot_assertion_memo_t;
 
 
@@ -189,15 +206,28 @@ size_t ngx_http_validibot_assertion_sign_memo(
 
 /*
  * When the memo holds, for this key, exactly these claims' iss, aud, sub,
- * org, roles and kid (byte for byte): the JSON after the memo's start
- * (its rest, then iat to htu) into buf, at least json_size(c) bytes, and
- * its length; 0 otherwise.  The token is then _sign_tail()'s, of
- * assertion_size(key, memo->json_len + length) bytes.
+ * org, roles and kid (byte for byte): makes the memo's level for c's iat
+ * and exp unless it has it, writes the JSON after that level (its
+ * sec_rest, then jti to htu) into buf, at least json_size(c) bytes, and
+ * returns its length; 0 otherwise.  The token is then _sign_tail()'s, of
+ * _memo_size(memo, length) bytes.
  */
 size_t ngx_http_validibot_assertion_memo_tail(
     const ngx_http_validibot_assertion_key_t *key,
-    const ngx_http_validibot_assertion_memo_t *memo,
+    ngx_http_validibot_assertion_memo_t *memo,
     const ngx_http_validibot_claims_t *c, unsigned char *buf);
+
+/*
+ * The memo of an API key among 2^bits: a multiplicative hash of its last
+ * 16 bytes (a public id is 32 random hex digits), not a byte-serial one.
+ */
+size_t ngx_http_validibot_assertion_memo_slot(const unsigned char *id,
+    size_t len, unsigned bits);
+
+/* the exact length of the token of a tail from _memo_tail() */
+size_t ngx_http_validibot_assertion_memo_size(
+    const ngx_http_validibot_assertion_key_t *key,
+    const ngx_http_validibot_assertion_memo_t *memo, size_t tail_len);
 
 /* the token of the memo's start and the tail from _memo_tail() */
 size_t ngx_http_validibot_assertion_sign_tail(

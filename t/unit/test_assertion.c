@@ -8,6 +8,8 @@
  */
 
 
+#define _GNU_SOURCE  /* memmem() */
+
 #include <stdlib.h>
 
 #include "tap.h"
@@ -290,6 +292,64 @@ memo_same_tokens(const ngx_http_validibot_assertion_key_t *k1,
 
 
 /*
+ * Public ids (32 random hex digits) spread over the 256 memos; short ids
+ * stay in range; the slot depends on the whole last 16 bytes.
+ */
+static void
+memo_slots(void)
+{
+    size_t         i, j, slot, min, max, out, count[256];
+    unsigned char  id[32];
+
+    static const char  hex[] = "0123456789abcdef";
+
+    memset(count, 0, sizeof(count));
+    srand(7);
+    out = 0;
+
+    for (i = 0; i < 25600; i++) {
+        for (j = 0; j < sizeof(id); j++) {
+            id[j] = hex[rand() % 16];
+        }
+
+        slot = ngx_http_validibot_assertion_memo_slot(id, sizeof(id), 8);
+        out += (slot >= 256);
+        count[slot & 255]++;
+
+        slot = ngx_http_validibot_assertion_memo_slot(id, i % 16, 8);
+        out += (slot >= 256);
+    }
+
+    min = 25600;
+    max = 0;
+
+    for (i = 0; i < 256; i++) {
+        min = (count[i] < min) ? count[i] : min;
+        max = (count[i] > max) ? count[i] : max;
+    }
+
+    ok(out == 0, "memo slot: always in range");
+    ok(min >= 50 && max <= 160, "memo slot: 25,600 ids, %zu to %zu a slot "
+       "(100 expected)", min, max);
+
+    /* one digit changed anywhere in the last 16: another slot, mostly */
+
+    memcpy(id, "0123456789abcdef0123456789abcdef", sizeof(id));
+    slot = ngx_http_validibot_assertion_memo_slot(id, sizeof(id), 8);
+    out = 0;
+
+    for (j = 16; j < sizeof(id); j++) {
+        id[j] ^= 1;
+        out += (ngx_http_validibot_assertion_memo_slot(id, sizeof(id), 8)
+                != slot);
+        id[j] ^= 1;
+    }
+
+    ok(out >= 14, "memo slot: %zu of 16 one-digit changes move it", out);
+}
+
+
+/*
  * The module's way (memo_tail(), else sign_memo() and memo_keep()) gives
  * the bytes sign() gives, on hits after a change of each claim the memo
  * keeps (iss, aud, sub, org, roles, kid), of the key, and of iat to htu;
@@ -301,7 +361,7 @@ memo_tail_tokens(const ngx_http_validibot_assertion_key_t *k1,
     const ngx_http_validibot_assertion_key_t *k2)
 {
     size_t                                    i, bad, hits, expect, jn,
-                                              fixed, n1, n2, tn;
+                                              fixed, n1, n2, tn, sec;
     unsigned char                             big[300];
     static unsigned char                      json[8192], tail[8192],
                                               t1[16384], t2[16384];
@@ -314,6 +374,7 @@ memo_tail_tokens(const ngx_http_validibot_assertion_key_t *k1,
     bad = 0;
     hits = 0;
     expect = 0;
+    sec = 0;
 
     for (i = 0; i < 1200; i++) {
         c = base;
@@ -343,8 +404,12 @@ memo_tail_tokens(const ngx_http_validibot_assertion_key_t *k1,
                  break;
         }
 
-        c.iat = NOW + (int64_t) i;
-        c.exp = c.iat + 60 * (int64_t) (i % 3);
+        /*
+         * a second lasts 3 requests, and exp changes within some of them
+         * (another ttl): the memo's level for iat and exp is made again
+         */
+        c.iat = NOW + (int64_t) (i / 3);
+        c.exp = c.iat + 60 * (int64_t) ((i / 2) % 2);
         c.jti.len = i % 9;
         c.htu.len = i % 36;
         c.htm.len = i % 5;
@@ -358,8 +423,13 @@ memo_tail_tokens(const ngx_http_validibot_assertion_key_t *k1,
 
         if (tn) {
             hits++;
-            bad += (ngx_http_validibot_assertion_size(k, m->json_len + tn)
-                    != n1);
+            bad += (ngx_http_validibot_assertion_memo_size(k, m, tn) != n1);
+
+            /* hashed once a second, not per request */
+            sec += (memmem(tail, tn, "\"iat\"", 5) == NULL
+                    && memmem(tail, tn, "\"exp\"", 5) == NULL
+                    && m->sec_iat == c.iat && m->sec_exp == c.exp);
+
             n2 = ngx_http_validibot_assertion_sign_tail(k, m, tail, tn, t2);
 
         } else {
@@ -374,6 +444,7 @@ memo_tail_tokens(const ngx_http_validibot_assertion_key_t *k1,
     ok(bad == 0, "memo tail: the same tokens as sign(), 1200 claims "
        "(%zu differ)", bad);
     ok(hits == expect, "memo tail: %zu hits, %zu expected", hits, expect);
+    ok(sec == hits, "memo tail: %zu of %zu hits from jti on", sec, hits);
 
     free(m);
 }
@@ -654,6 +725,7 @@ main(void)
        "strerror");
 
     prefix_same_tokens();
+    memo_slots();
     memo_same_tokens(&keys[0], &keys[1]);
     memo_tail_tokens(&keys[0], &keys[1]);
 
