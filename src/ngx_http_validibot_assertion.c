@@ -11,6 +11,20 @@
 #include "ngx_http_validibot_json.h"
 
 
+/*
+ * base64url with SSSE3 where the CPU has it (checked at load): 12 bytes
+ * to 16 characters a step, 2-3 times faster than a table per byte on the
+ * signature, 4-6 times on the claims (docs/performance.md); the portable
+ * loop does the rest and other CPUs.
+ */
+#if (defined(__x86_64__) || defined(__i386__))                               \
+    && (defined(__clang__) || __GNUC__ > 4                                   \
+        || (__GNUC__ == 4 && __GNUC_MINOR__ >= 9))
+#define NGX_HTTP_VALIDIBOT_B64_SSSE3  1
+#include <tmmintrin.h>
+#endif
+
+
 #define NGX_HTTP_VALIDIBOT_INT64_LEN  (sizeof("-9223372036854775808") - 1)
 
 /* a literal of the JSON at p */
@@ -74,6 +88,14 @@ static size_t ngx_http_validibot_assertion_sign_after(
     const unsigned char *tail, size_t tail_len, unsigned char *out);
 static size_t ngx_http_validibot_b64url(unsigned char *dst,
     const unsigned char *src, size_t len);
+static size_t ngx_http_validibot_b64url_scalar(unsigned char *dst,
+    const unsigned char *src, size_t len);
+#if (NGX_HTTP_VALIDIBOT_B64_SSSE3)
+static size_t ngx_http_validibot_b64url_ssse3(unsigned char *dst,
+    const unsigned char *src, size_t len);
+static void ngx_http_validibot_b64url_init(void)
+    __attribute__((constructor));
+#endif
 static int ngx_http_validibot_unb64url(unsigned char *dst, size_t *dlen,
     const unsigned char *src, size_t len);
 static void ngx_http_validibot_jp_ws(ngx_http_validibot_jp_t *jp);
@@ -98,6 +120,10 @@ static uint64_t  ngx_http_validibot_assertion_serial;
 
 static const char  ngx_http_validibot_b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+#if (NGX_HTTP_VALIDIBOT_B64_SSSE3)
+static int  ngx_http_validibot_b64_ssse3;
+#endif
 
 
 #define ngx_http_validibot_claim(name, bit, field)                           \
@@ -922,8 +948,51 @@ ngx_http_validibot_json_int(unsigned char *p, int64_t n)
 }
 
 
+size_t
+ngx_http_validibot_assertion_b64url(unsigned char *dst,
+    const unsigned char *src, size_t len, int scalar)
+{
+    if (scalar) {
+        return ngx_http_validibot_b64url_scalar(dst, src, len);
+    }
+
+    return ngx_http_validibot_b64url(dst, src, len);
+}
+
+
+int
+ngx_http_validibot_assertion_b64url_simd(void)
+{
+#if (NGX_HTTP_VALIDIBOT_B64_SSSE3)
+    return ngx_http_validibot_b64_ssse3;
+#else
+    return 0;
+#endif
+}
+
+
 static size_t
 ngx_http_validibot_b64url(unsigned char *dst, const unsigned char *src,
+    size_t len)
+{
+#if (NGX_HTTP_VALIDIBOT_B64_SSSE3)
+    size_t  n;
+
+    if (ngx_http_validibot_b64_ssse3 && len >= 16) {
+        n = ngx_http_validibot_b64url_ssse3(dst, src, len);
+
+        return n / 3 * 4
+               + ngx_http_validibot_b64url_scalar(dst + n / 3 * 4, src + n,
+                                                  len - n);
+    }
+#endif
+
+    return ngx_http_validibot_b64url_scalar(dst, src, len);
+}
+
+
+static size_t
+ngx_http_validibot_b64url_scalar(unsigned char *dst, const unsigned char *src,
     size_t len)
 {
     unsigned char  *d;
@@ -955,6 +1024,71 @@ ngx_http_validibot_b64url(unsigned char *dst, const unsigned char *src,
 
     return d - dst;
 }
+
+
+#if (NGX_HTTP_VALIDIBOT_B64_SSSE3)
+
+/*
+ * W. Muła and D. Lemire, "Faster Base64 Encoding and Decoding Using AVX2
+ * Instructions" (2018), with SSE: bytes abc of each group of 3 to the
+ * four 6-bit values, then each value to its character by adding the
+ * offset of its range ('A', 'a' - 26, '0' - 52, '-' - 62, '_' - 63).
+ * Whole groups of 12 while 16 bytes can be read; returns how many bytes
+ * it encoded, a multiple of 12.
+ */
+
+static __attribute__((target("ssse3"))) size_t
+ngx_http_validibot_b64url_ssse3(unsigned char *dst, const unsigned char *src,
+    size_t len)
+{
+    size_t   n;
+    __m128i  in, hi, lo, idx, shuf, lut;
+
+    /* each 32-bit lane gets b a c b of its group (little-endian) */
+    shuf = _mm_setr_epi8(1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10);
+
+    /* by range: 0-25, 26-51, then 52-61 (indices 2-11), 62, 63 */
+    lut = _mm_setr_epi8('A', 'a' - 26, '0' - 52, '0' - 52, '0' - 52,
+                        '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+                        '0' - 52, '0' - 52, '-' - 62, '_' - 63, 0, 0);
+
+    for (n = 0; len - n >= 16; n += 12) {
+        in = _mm_loadu_si128((const __m128i *) (src + n));
+        in = _mm_shuffle_epi8(in, shuf);
+
+        /* the 1st and 3rd values to bytes 0 and 2 of a lane (shifts) */
+        hi = _mm_mulhi_epu16(_mm_and_si128(in, _mm_set1_epi32(0x0fc0fc00)),
+                             _mm_set1_epi32(0x04000040));
+
+        /* the 2nd and 4th to bytes 1 and 3 */
+        lo = _mm_mullo_epi16(_mm_and_si128(in, _mm_set1_epi32(0x003f03f0)),
+                             _mm_set1_epi32(0x01000010));
+
+        in = _mm_or_si128(hi, lo);
+
+        /* 0 below 52, 1-12 from 52; then +1 above 25 */
+        idx = _mm_subs_epu8(in, _mm_set1_epi8(51));
+        idx = _mm_sub_epi8(idx, _mm_cmpgt_epi8(in, _mm_set1_epi8(25)));
+
+        in = _mm_add_epi8(in, _mm_shuffle_epi8(lut, idx));
+
+        _mm_storeu_si128((__m128i *) (dst + n / 3 * 4), in);
+    }
+
+    return n;
+}
+
+
+static void
+ngx_http_validibot_b64url_init(void)
+{
+    /* before libgcc's own constructor may have run */
+    __builtin_cpu_init();
+
+    ngx_http_validibot_b64_ssse3 = (__builtin_cpu_supports("ssse3") != 0);
+}
+
+#endif
 
 
 /* unpadded, canonical base64url only: one text per byte string */

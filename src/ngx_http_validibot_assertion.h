@@ -257,6 +257,16 @@ ngx_http_validibot_assertion_rc_e ngx_http_validibot_assertion_verify(
     size_t len, ngx_http_validibot_claims_t *claims, unsigned char *buf,
     size_t *kid_out);
 
+/*
+ * base64url, unpadded, as the tokens have it (for tests): with "scalar",
+ * by the portable loop even where SSSE3 is used; returns its length.
+ */
+size_t ngx_http_validibot_assertion_b64url(unsigned char *dst,
+    const unsigned char *src, size_t len, int scalar);
+
+/* 1 if base64url takes SSSE3 on this CPU */
+int ngx_http_validibot_assertion_b64url_simd(void);
+
 const char *ngx_http_validibot_assertion_strerror(
     ngx_http_validibot_assertion_rc_e rc);
 
