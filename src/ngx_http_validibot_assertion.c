@@ -484,7 +484,6 @@ ngx_http_validibot_assertion_sign_memo(
         ngx_http_validibot_hmac_absorb(&m->state, m->b64, m->b64_len);
         m->serial = key->serial;
         m->in_ok = 0;
-        m->sec_ok = 0;
     }
 
     return ngx_http_validibot_assertion_sign_after(key, m->b64, m->b64_len,

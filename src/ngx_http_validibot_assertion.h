@@ -97,6 +97,8 @@ typedef struct {
  * bytes left (sec_rest).  A request with the same claims in that second
  * writes and hashes only sec_rest and jti to htu; in another second, the
  * level is made again from "state" first (_memo_tail(), _sign_tail()).
+ * sec_ok is read only with in_ok, and cleared where in_ok is set
+ * (_memo_keep()).
  */
 typedef struct {
     uint64_t                    serial;      /* the key's; 0: empty */
